@@ -1,0 +1,117 @@
+# Deep Learning for Image Analysis, assignment 2: build the report, run the tests.
+#
+#   make report   the whole report, HTML and PDF, from report/config/$(CONFIG)
+#   make test     every test: unit tests, nbval regression, rendering tests
+#   make data     fetch and verify the data set into the cache
+#   make lab      JupyterLab on the notebooks
+#   make bench    (not yet) see README
+#
+# Every target creates the virtual environment in $(VENV) when it is missing.
+
+PYTHON   ?= python3
+VENV     ?= .venv
+DATASET  ?= mnist
+CONFIG   ?= full
+
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.installed
+NOTEBOOKS := 1_partial_derivatives 2_one_layer 3_multilayer
+CODE     := mlp_core.py mnist_data.py plots.py report_tools.py
+OUT      := report/build/$(DATASET)-$(CONFIG)
+EXECUTED := $(NOTEBOOKS:%=$(OUT)/%.ipynb)
+HTML     := $(OUT)/report.html
+PDF      := $(OUT)/report.pdf
+MATHJAX  := report/node_modules/mathjax/es5/tex-svg-full.js
+TEMPLATE := report/template/report/index.html.j2 report/template/report/conf.json
+BASELINES := $(NOTEBOOKS:%=tests/baselines/%.ipynb)
+
+# Run a command as root: directly when we are root, through sudo when it
+# needs no password; otherwise not at all.
+AS_ROOT := $(shell if [ "$$(id -u)" = 0 ]; then echo " "; elif sudo -n true 2>/dev/null; then echo "sudo"; fi)
+
+.PHONY: report html pdf data test lab baselines clean clean-venv venv
+.DELETE_ON_ERROR:
+
+report: html pdf
+	@echo "[report] HTML: $(HTML)"
+	@if [ -f $(PDF) ]; then echo "[report] PDF:  $(PDF)"; fi
+
+html: $(HTML)
+pdf: $(PDF)
+
+# --- environment ---------------------------------------------------------------
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	@touch $@
+
+# --- data ----------------------------------------------------------------------
+
+data: $(STAMP)
+ifeq ($(DATASET),fashion-mnist)
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null && [ -n "$(AS_ROOT)" ]; then \
+	  echo "[data] installing Debian's dataset-fashion-mnist"; \
+	  $(AS_ROOT) apt-get install -y -q --no-install-recommends dataset-fashion-mnist >/dev/null 2>&1 || \
+	  { $(AS_ROOT) apt-get update -q >/dev/null && $(AS_ROOT) apt-get install -y -q --no-install-recommends dataset-fashion-mnist >/dev/null; } || true; \
+	fi
+endif
+	$(PY) -m mnist_data $(DATASET)
+
+# --- the report ----------------------------------------------------------------
+
+$(MATHJAX): report/package.json report/package-lock.json
+	@command -v npm >/dev/null || { echo "[report] npm is needed once, to fetch MathJax: sudo apt-get install npm"; exit 1; }
+	npm ci --prefix report --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(OUT)/%.ipynb: notebooks/%.ipynb report/config/$(CONFIG)/%.yaml $(CODE) | $(STAMP) data
+	$(PY) -m report_tools run $< --params report/config/$(CONFIG)/$*.yaml --dataset $(DATASET) --output $@
+
+$(HTML): $(EXECUTED) $(MATHJAX) $(TEMPLATE) report_tools.py
+	$(PY) -m report_tools render $(EXECUTED) --html $@ --dataset $(DATASET) \
+	  --config-name $(CONFIG) --params $(NOTEBOOKS:%=report/config/$(CONFIG)/%.yaml)
+
+# The PDF needs Chromium: installed with apt-get where we have the rights,
+# else one line says what to run; the HTML is there either way.
+$(PDF): $(HTML)
+	@if ! $(PY) -c "import report_tools, sys; sys.exit(report_tools.find_chromium() is None)"; then \
+	  if command -v apt-get >/dev/null && [ -n "$(AS_ROOT)" ]; then \
+	    echo "[report] installing Chromium and poppler-utils with apt-get, for the PDF"; \
+	    $(AS_ROOT) apt-get update -q >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive $(AS_ROOT) apt-get install -y -q --no-install-recommends chromium poppler-utils >/dev/null; \
+	  fi; \
+	fi
+	@if $(PY) -c "import report_tools, sys; sys.exit(report_tools.find_chromium() is None)"; then \
+	  $(PY) -m report_tools pdf $< $@; \
+	else \
+	  echo "[report] no Chromium, so no PDF (the HTML is $<). To get it: sudo apt-get install chromium && make report"; \
+	fi
+
+# --- tests ---------------------------------------------------------------------
+
+# The small configuration's report is what the rendering tests read.
+test: $(STAMP) data
+	$(MAKE) --no-print-directory report CONFIG=small DATASET=mnist
+	$(PY) -m pytest
+
+# Regenerate the executed notebooks that nbval compares against.
+baselines: $(STAMP) data
+	@mkdir -p tests/baselines
+	@for nb in $(NOTEBOOKS); do \
+	  $(PY) -m report_tools run notebooks/$$nb.ipynb --params report/config/small/$$nb.yaml \
+	    --dataset mnist --output tests/baselines/$$nb.ipynb --cwd tests/baselines \
+	    --out-dir build/$$nb || exit 1; \
+	done
+
+lab: $(STAMP) data
+	$(VENV)/bin/jupyter lab notebooks
+
+clean:
+	rm -rf report/build tests/baselines/build notebooks/build
+
+clean-venv:
+	rm -rf $(VENV) report/node_modules

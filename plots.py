@@ -1,0 +1,173 @@
+"""Figures for the report. Every function returns a matplotlib Figure and
+trains nothing; saving and numbering figures is :mod:`report_tools`' job.
+
+Figures are built with ``matplotlib.figure.Figure`` directly (no pyplot
+state), so creating one never shows it by accident.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+matplotlib.rcParams.update({
+    "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
+    "legend.fontsize": 8, "axes.spines.top": False, "axes.spines.right": False,
+    "svg.hashsalt": "dlia-a2",    # stable ids in SVG output
+})
+
+# Colour-blind-safe pairs (Okabe-Ito): train, test, validation.
+COLOURS = {"train": "#0072B2", "test": "#D55E00", "val": "#009E73",
+           "batch": "#999999"}
+LABELS = {"train": "training set", "test": "test set", "val": "validation set"}
+
+
+def training_curves(history, sets: Sequence[str] = ("train", "test"),
+                    x: str = "iteration", batch: bool = True,
+                    title: str | None = None, marks: Sequence[float] = ()) -> Figure:
+    """Loss (left) and accuracy (right) against iterations or epochs.
+
+    Parameters
+    ----------
+    history : mlp_core.History
+    sets : names of whole data sets to draw (columns ``<set>_loss``).
+    x : "iteration" or "epoch"
+    batch : also draw the current mini-batch's values (the assignment's
+        curves), thin and grey behind the whole-set curves.
+    marks : x positions to mark with a dotted vertical line.
+    """
+    fig = Figure(figsize=(7.2, 2.8), layout="constrained")
+    axes = fig.subplots(1, 2)
+    xs = history[x]
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        if batch:
+            ax.plot(xs, history[f"batch_{metric}"], color=COLOURS["batch"],
+                    lw=0.6, alpha=0.7, label="current mini-batch")
+        for s in sets:
+            ax.plot(xs, history[f"{s}_{metric}"], color=COLOURS.get(s),
+                    lw=1.4, label=LABELS.get(s, s))
+        for m in marks:
+            ax.axvline(m, color="k", lw=0.6, ls=":")
+        ax.set_xlabel(x)
+        ax.set_ylabel("mean cross-entropy" if metric == "loss" else "accuracy")
+        ax.grid(alpha=0.3, lw=0.5)
+    axes[0].set_yscale("log")
+    accs = np.concatenate([history[f"{s}_accuracy"] for s in sets])
+    if len(accs):
+        lo = float(np.quantile(accs, 0.02))
+        axes[1].set_ylim(max(0.0, lo - 0.02), 1.0005)
+    axes[1].legend(loc="lower right", frameon=False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def weight_filters(W: np.ndarray, class_names: Sequence[str],
+                   shape=(28, 28), cmap: str = "RdBu_r") -> Figure:
+    """Each row of ``W`` as an image, all on one colour scale centred on 0.
+
+    Parameters
+    ----------
+    W : ndarray, shape (C, D)
+        The weights of a one-layer network, one row per class.
+    """
+    C = len(W)
+    vmax = float(np.abs(W).max())
+    cols = 5 if C == 10 else min(C, 8)
+    rows = -(-C // cols)
+    fig = Figure(figsize=(1.45 * cols + 0.6, 1.6 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for k, ax in enumerate(axes):
+        ax.set_axis_off()
+        if k < C:
+            im = ax.imshow(W[k].reshape(shape), cmap=cmap, vmin=-vmax, vmax=vmax)
+            ax.set_title(str(class_names[k]))
+    cb = fig.colorbar(im, ax=axes.tolist(), shrink=0.8, pad=0.02)
+    cb.set_label("weight")
+    return fig
+
+
+def heatmap(values: np.ndarray, row_labels: Sequence, col_labels: Sequence,
+            row_title: str = "", col_title: str = "", fmt: str = "{:.2f}",
+            cmap: str = "viridis", centred: bool = False,
+            colour_label: str = "", mask: np.ndarray | None = None) -> Figure:
+    """A labelled matrix with its values written in the cells."""
+    values = np.asarray(values, dtype=float)
+    h = 0.36 * len(row_labels) + 1.2
+    w = 0.62 * len(col_labels) + 1.8
+    fig = Figure(figsize=(min(w, 7.2), min(h, 7.0)), layout="constrained")
+    ax = fig.subplots()
+    shown = np.ma.masked_invalid(values)
+    kw = {}
+    if centred:
+        m = float(np.nanmax(np.abs(values)))
+        kw = dict(vmin=-m, vmax=m)
+    im = ax.imshow(shown, cmap=cmap, aspect="auto", **kw)
+    ax.set_xticks(range(len(col_labels)), [str(c) for c in col_labels])
+    ax.set_yticks(range(len(row_labels)), [str(r) for r in row_labels])
+    ax.set_xlabel(col_title)
+    ax.set_ylabel(row_title)
+    ax.spines[:].set_visible(False)
+    finite = values[np.isfinite(values)]
+    mid = (finite.min() + finite.max()) / 2 if len(finite) else 0
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            text = "—" if not np.isfinite(v) else fmt.format(v)
+            dark = np.isfinite(v) and (v < mid) != centred
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="white" if dark and not centred else "black")
+    cb = fig.colorbar(im, ax=ax, shrink=0.85)
+    if colour_label:
+        cb.set_label(colour_label)
+    return fig
+
+
+def confusion_matrix(cm: np.ndarray, class_names: Sequence[str]) -> Figure:
+    """Counts of (true class, predicted class); the diagonal is masked so
+    that the errors carry the colour scale."""
+    off = cm.astype(float)
+    np.fill_diagonal(off, np.nan)
+    fig = heatmap(off, class_names, class_names, "true class", "predicted class",
+                  fmt="{:.0f}", cmap="Oranges", colour_label="test images")
+    ax = fig.axes[0]
+    for i, v in enumerate(np.diag(cm)):
+        ax.text(i, i, str(int(v)), ha="center", va="center", fontsize=7,
+                color="#555555", fontweight="bold")
+    return fig
+
+
+def image_grid(images: np.ndarray, titles: Sequence[str], cols: int = 8,
+               shape=(28, 28)) -> Figure:
+    """Greyscale images (rows of pixels) with a title under each."""
+    n = len(images)
+    rows = max(1, -(-n // cols))
+    fig = Figure(figsize=(0.95 * cols, 1.2 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for k, ax in enumerate(axes):
+        ax.set_axis_off()
+        if k < n:
+            ax.imshow(np.asarray(images[k]).reshape(shape), cmap="gray_r")
+            ax.set_title(titles[k], fontsize=7)
+    return fig
+
+
+def lines(xs, series: dict, xlabel: str, ylabel: str, logx: bool = False,
+          logy: bool = False) -> Figure:
+    """Several named curves on one axis (for comparisons at equal budget)."""
+    fig = Figure(figsize=(4.8, 2.8), layout="constrained")
+    ax = fig.subplots()
+    for name, ys in series.items():
+        ax.plot(xs[name] if isinstance(xs, dict) else xs, ys, lw=1.3, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3, lw=0.5)
+    ax.legend(frameon=False)
+    return fig

@@ -1,0 +1,106 @@
+"""The rendered report, built from the small configuration (make test
+builds it first; these tests build it themselves when it is missing)."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import report_tools
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "report" / "build" / "mnist-small"
+SECTION_TITLES = [
+    "Exercise 1: partial derivatives of the cross-entropy cost",
+    "Exercise 2: a one-layer network",
+    "Exercise 3: a multilayer network",
+    "Reproducibility",
+]
+
+
+@pytest.fixture(scope="module")
+def built():
+    if not (OUT / "report.html").exists():
+        subprocess.run(["make", "--no-print-directory", "html", "CONFIG=small",
+                        f"PYTHON={sys.executable}"], cwd=ROOT, check=True)
+    return OUT
+
+
+@pytest.fixture(scope="module")
+def metrics(built):
+    return json.loads((built / "metrics.json").read_text())
+
+
+def markup(html: str) -> str:
+    """The page without the contents of its script and style elements."""
+    return re.sub(r"<(script|style)\b[^>]*>.*?</\1>", "", html, flags=re.S)
+
+
+def needs(program):
+    if shutil.which(program) is None and not (program == "chromium"
+                                              and report_tools.find_chromium()):
+        pytest.fail(f"{program} is not installed; 'make report' installs it "
+                    f"(apt-get install chromium poppler-utils)")
+
+
+def test_html_loads_nothing_from_the_network(built):
+    html = (built / "report.html").read_text()
+    assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)="(https?:)?//', html)
+    assert not re.search(r"https?://", markup(html).replace('xmlns="http://www.w3.org', ""))
+    assert "require.js" not in html
+    assert "window.MathJax" in html   # inlined, not linked
+
+
+def test_html_hides_code_and_parameters(built):
+    html = markup((built / "report.html").read_text())
+    assert "jp-InputArea-editor" not in html       # no code cells shown
+    assert "import mlp_core" not in html
+    assert "injected-parameters" not in html
+    assert "NBVAL" not in html
+
+
+def test_chromium_typesets_equations_and_shows_every_figure(built, metrics):
+    needs("chromium")
+    chromium = report_tools.find_chromium()
+    with tempfile.TemporaryDirectory() as profile:
+        # a proxy that does not exist: anything fetched from the network fails
+        cmd = [chromium, *report_tools.chromium_flags(profile),
+               "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+               "--dump-dom", (built / "report.html").resolve().as_uri()]
+        dom = subprocess.run(cmd, capture_output=True, text=True, timeout=180).stdout
+    typeset = len(re.findall(r"<mjx-container", dom))
+    assert typeset >= 40, f"only {typeset} typeset equations"
+    page = markup(dom)
+    assert "<mjx-merror" not in page and "Math Processing Error" not in page
+    assert "$$" not in page
+    n_figures = sum(len(m.get("figures", {})) for m in metrics["notebooks"].values())
+    found = re.findall(r'<figure class="report-figure"[^>]*>\s*<img [^>]*src="data:image/png;base64,', dom)
+    assert n_figures >= 4 and len(found) == n_figures
+
+
+def test_pdf_holds_every_section_and_final_accuracy(built, metrics):
+    needs("pdftotext")
+    pdf = built / "report.pdf"
+    assert pdf.exists(), "make report did not produce the PDF"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    flat = re.sub(r"\s+", " ", text)
+    for title in SECTION_TITLES:
+        assert title in flat, title
+    nb = metrics["notebooks"]
+    assert f"{nb['2_one_layer']['test_accuracy']:.2%}" in flat
+    assert f"{nb['3_multilayer']['long']['test_accuracy']:.2%}" in flat
+    assert f"{nb['3_multilayer']['short']['test_accuracy']:.2%}" in flat
+    assert metrics["environment"]["git_commit"].split()[0] in flat
+
+
+def test_figure_files_saved_as_png_and_svg(built, metrics):
+    for name, m in metrics["notebooks"].items():
+        for fig in m.get("figures", {}):
+            assert (built / name / f"{fig}.png").stat().st_size > 1000
+            assert (built / name / f"{fig}.svg").read_text().startswith("<?xml")
