@@ -4,7 +4,7 @@
 #   make test     every test: unit tests, nbval regression, rendering tests
 #   make data     fetch and verify the data set into the cache
 #   make lab      JupyterLab on the notebooks
-#   make bench    (not yet) see README
+#   make bench    time the core against PyTorch (installs bench/requirements.txt)
 #
 # Every target creates the virtual environment in $(VENV) when it is missing.
 
@@ -29,7 +29,7 @@ BASELINES := $(NOTEBOOKS:%=tests/baselines/%.ipynb)
 # needs no password; otherwise not at all.
 AS_ROOT := $(shell if [ "$$(id -u)" = 0 ]; then echo " "; elif sudo -n true 2>/dev/null; then echo "sudo"; fi)
 
-.PHONY: report html pdf data test lab baselines clean clean-venv venv
+.PHONY: report html pdf data test lab baselines bench clean clean-venv venv
 .DELETE_ON_ERROR:
 
 report: html pdf
@@ -104,8 +104,16 @@ baselines: $(STAMP) data
 	@for nb in $(NOTEBOOKS); do \
 	  $(PY) -m report_tools run notebooks/$$nb.ipynb --params report/config/small/$$nb.yaml \
 	    --dataset mnist --output tests/baselines/$$nb.ipynb --cwd tests/baselines \
-	    --out-dir build/$$nb || exit 1; \
+	    --out-dir build/$$nb --baseline || exit 1; \
 	done
+
+# PyTorch only for the benchmark: the project does not depend on it.
+$(VENV)/.bench-installed: bench/requirements.txt | $(STAMP)
+	$(PY) -m pip install --disable-pip-version-check -q -r bench/requirements.txt
+	@touch $@
+
+bench: $(VENV)/.bench-installed data
+	$(PY) bench/bench.py
 
 lab: $(STAMP) data
 	$(VENV)/bin/jupyter lab notebooks

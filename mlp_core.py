@@ -110,7 +110,9 @@ def check_inputs(X, y, n_features: int | None = None,
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features per row but the "
                          f"network's input layer has {n_features}")
-    if not np.isfinite(X).all():
+    # min and max propagate NaN and reveal infinities, without the
+    # full-size temporary that np.isfinite(X).all() would allocate
+    if not (np.isfinite(X.min()) and np.isfinite(X.max())):
         bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
         raise ValueError(f"{name} contains {bad} NaN or infinite values; "
                          f"clean or re-load the data")
@@ -311,9 +313,10 @@ def softmax_cross_entropy(Z: np.ndarray, Y: np.ndarray):
     return _softmax_cross_entropy(Z, Y)
 
 
-def _softmax_cross_entropy(Z: np.ndarray, Y: np.ndarray):
+def _softmax_cross_entropy(Z: np.ndarray, Y: np.ndarray, grad_scale: float = 1.0):
     # The unchecked body of softmax_cross_entropy, for the training loop,
-    # whose labels were validated once before the first iteration.
+    # whose labels were validated once before the first iteration; the
+    # gradient is multiplied by grad_scale.
     N = len(Z)
     logp = log_softmax(Z)
     P = np.exp(logp)
@@ -324,7 +327,7 @@ def _softmax_cross_entropy(Z: np.ndarray, Y: np.ndarray):
     else:
         loss = -float((Y * logp).sum(dtype=np.float64)) / N
         P -= Y.astype(P.dtype, copy=False)
-    P /= N
+    P *= P.dtype.type(grad_scale / N)
     return loss, P
 
 
@@ -382,7 +385,8 @@ def model_forward(X: np.ndarray, params: Mapping[str, np.ndarray],
 
 
 def model_backward(scores: np.ndarray, Y: np.ndarray, caches,
-                   activation: str = "relu", check: bool = True):
+                   activation: str = "relu", check: bool = True,
+                   grad_scale: float = 1.0):
     """Backward pass of the mean cross-entropy through the whole network.
 
     Starts from ``dJ/dZ_L = (softmax(Z_L) - Y) / N`` and applies, layer by
@@ -390,7 +394,9 @@ def model_backward(scores: np.ndarray, Y: np.ndarray, caches,
     ``db = dZ.sum(0)`` and ``dZ = dA * activation'(Z)``.
 
     ``check=False`` skips the label checks (the training loop validates
-    all labels once, up front).
+    all labels once, up front). ``grad_scale`` multiplies every gradient
+    (but not the loss): the gradients of ``grad_scale * J``, at no extra
+    cost, since only the starting gradient ``dZ_L`` is scaled.
 
     Returns
     -------
@@ -403,7 +409,7 @@ def model_backward(scores: np.ndarray, Y: np.ndarray, caches,
     backward = _BACKWARD[activation]
     if check:
         _check_targets(scores, Y)
-    loss, dZ = _softmax_cross_entropy(scores, Y)
+    loss, dZ = _softmax_cross_entropy(scores, Y, grad_scale)
     grads: Params = {}
     for l in range(len(caches), 0, -1):
         lin_cache, act_cache = caches[l - 1]
@@ -455,11 +461,18 @@ def evaluate(X: np.ndarray, y: np.ndarray, params: Mapping[str, np.ndarray],
 # --- optimisers ---------------------------------------------------------------
 
 class _Optimizer:
-    """Updates parameters in place from gradients; holds its own state.
+    """Updates parameters in place; holds its own state.
 
-    ``state`` is a dict of arrays (and the step count), so that it can be
+    :meth:`step` takes the gradients of ``grad_scale * J``. For SGD and
+    momentum ``grad_scale`` is the learning rate: backpropagation is linear
+    in its starting gradient, so :func:`model_backward` can return
+    ``learning_rate * dW`` directly (``grad_scale=``), which saves the step a
+    full pass over every weight matrix. Adam is not linear in the gradient
+    and takes it unscaled. ``state`` is a dict of arrays, so that it can be
     saved and restored.
     """
+
+    grad_scale = 1.0
 
     def __init__(self, learning_rate: float):
         self.learning_rate = learning_rate
@@ -470,30 +483,38 @@ class _Optimizer:
 
 
 class SGD(_Optimizer):
-    """Plain gradient descent: ``p -= learning_rate * dp``."""
+    """Plain gradient descent, ``p -= learning_rate * dp``, given the
+    gradients already multiplied by the learning rate."""
+
+    @property
+    def grad_scale(self):
+        return self.learning_rate
 
     def step(self, params, grads):
-        lr = self.learning_rate
         for k, p in params.items():
-            g = grads["d" + k]
-            p -= lr * g
+            p -= grads["d" + k]
 
 
 class Momentum(_Optimizer):
-    """Heavy-ball momentum: ``v = mu v - lr dp; p += v``."""
+    """Heavy-ball momentum, ``v = mu v - learning_rate dp; p += v``, given
+    the gradients already multiplied by the learning rate."""
 
     def __init__(self, learning_rate: float, momentum: float = 0.9):
         super().__init__(learning_rate)
         self.momentum = momentum
 
+    @property
+    def grad_scale(self):
+        return self.learning_rate
+
     def step(self, params, grads):
-        lr, mu = self.learning_rate, self.momentum
+        mu = self.momentum
         for k, p in params.items():
             v = self.state.get("v_" + k)
             if v is None:
                 v = self.state["v_" + k] = np.zeros_like(p)
             v *= mu
-            v -= lr * grads["d" + k]
+            v -= grads["d" + k]
             p += v
 
 
@@ -540,12 +561,15 @@ def make_optimizer(name: str, learning_rate: float, **options) -> _Optimizer:
 
 def update_parameters(params: Params, grads: Mapping[str, np.ndarray],
                       learning_rate: float) -> Params:
-    """One plain gradient-descent step, ``p -= learning_rate * dp``.
+    """One plain gradient-descent step, ``p -= learning_rate * dp``, from
+    the unscaled gradients of :func:`model_backward`.
 
     Updates ``params`` in place (no copy of the weights per step) and
     returns it.
     """
-    SGD(learning_rate).step(params, grads)
+    _check_learning_rate(learning_rate)
+    for k, p in params.items():
+        p -= learning_rate * grads["d" + k]
     return params
 
 
@@ -797,6 +821,7 @@ def train_model(X_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
             raise ValueError("params do not match config.layer_sizes")
         params = {k: np.array(v, dtype=dtype) for k, v in params.items()}
     optimizer = config.make_optimizer()
+    scale = optimizer.grad_scale
     act = config.activation
     N, B = len(X), config.batch_size
     per_epoch = -(-N // B)
@@ -828,7 +853,7 @@ def train_model(X_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
                 for b, (Xb, yb) in enumerate(batches, start=1):
                     scores, caches = model_forward(Xb, params, act)
                     loss, grads = model_backward(scores, yb, caches, act,
-                                                 check=False)
+                                                 check=False, grad_scale=scale)
                     if not math.isfinite(loss):
                         raise TrainingDiverged(
                             f"the training loss became {loss} at iteration "

@@ -246,8 +246,21 @@ def load_parameters(notebook: Path, params_file: Path) -> dict:
     return params
 
 
+def _keep_checked_outputs_only(path: Path) -> None:
+    """For an nbval baseline: drop the outputs (figures, prose) of cells that
+    nbval does not compare, so the committed file stays small."""
+    import nbformat
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if (cell.cell_type == "code" and "nbval-check-output"
+                not in cell.get("metadata", {}).get("tags", [])):
+            cell.outputs = []
+    nbformat.write(nb, path)
+
+
 def run_notebook(notebook: Path, params_file: Path, output: Path,
-                 out_dir: str, dataset: str, cwd: Path | None = None) -> None:
+                 out_dir: str, dataset: str, cwd: Path | None = None,
+                 baseline: bool = False) -> None:
     """Execute ``notebook`` with papermill into ``output``.
 
     The kernel runs in ``cwd`` (default: the notebook's folder) and writes
@@ -277,6 +290,8 @@ def run_notebook(notebook: Path, params_file: Path, output: Path,
         raise RuntimeError(f"{notebook.name} failed in cell {e.exec_count}: "
                            f"{e.ename}: {e.evalue} (the partly executed "
                            f"notebook is {tmp})") from None
+    if baseline:
+        _keep_checked_outputs_only(tmp)
     os.replace(tmp, output)
     print(f"[report] {notebook.name} done in {time.perf_counter() - t0:.0f} s",
           file=sys.stderr, flush=True)
@@ -497,6 +512,8 @@ def main(argv=None) -> int:
                         "output, named after it)")
     r.add_argument("--cwd", type=Path, default=None,
                    help="the kernel's working folder (default: the notebook's)")
+    r.add_argument("--baseline", action="store_true",
+                   help="keep only the outputs nbval compares (for tests/baselines)")
     g = sub.add_parser("render", help="merge executed notebooks into HTML (and PDF)")
     g.add_argument("executed", type=Path, nargs="+")
     g.add_argument("--html", type=Path, required=True)
@@ -514,7 +531,7 @@ def main(argv=None) -> int:
         if args.command == "run":
             out_dir = args.out_dir or str((args.output.parent / args.output.stem).resolve())
             run_notebook(args.notebook, args.params, args.output, out_dir,
-                         args.dataset, args.cwd)
+                         args.dataset, args.cwd, args.baseline)
         elif args.command == "render":
             render(args.executed, args.html, None, args.title, args.config_name,
                    args.dataset, args.params)

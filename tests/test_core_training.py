@@ -166,3 +166,42 @@ def test_given_params_are_copied_not_modified():
     p, _ = mc.train_model(X, y, cfg, np.random.default_rng(0), params=start)
     assert all(np.array_equal(start[k], frozen[k]) for k in start)
     assert not np.array_equal(p["W1"], start["W1"])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+def test_training_loop_matches_textbook_updates(optimizer):
+    """train_model hands SGD and momentum gradients pre-multiplied by the
+    learning rate; the result must be the textbook update."""
+    X, y = blobs(np.random.default_rng(0), n=200, dtype=np.float64)
+    cfg = mc.TrainConfig(layer_sizes=(20, 16, 4), init="he", learning_rate=0.07,
+                         batch_size=32, epochs=2, optimizer=optimizer, momentum=0.8,
+                         dtype="float64")
+    fast, _ = mc.train_model(X, y, cfg, np.random.default_rng(3))
+
+    rng = np.random.default_rng(3)
+    params = mc.initialize_parameters(cfg.layer_sizes, rng, "he", np.float64)
+    velocity = {k: np.zeros_like(v) for k, v in params.items()}
+    for _ in range(cfg.epochs):
+        for Xb, yb in mc.random_mini_batches(X, y, cfg.batch_size, rng):
+            scores, caches = mc.model_forward(Xb, params)
+            _, grads = mc.model_backward(scores, yb, caches)
+            if optimizer == "sgd":
+                mc.update_parameters(params, grads, cfg.learning_rate)
+            else:
+                for k in params:
+                    velocity[k] = 0.8 * velocity[k] - cfg.learning_rate * grads["d" + k]
+                    params[k] += velocity[k]
+    for k in params:
+        np.testing.assert_allclose(fast[k], params[k], rtol=1e-10, atol=1e-12)
+
+
+def test_grad_scale_scales_gradients_not_loss(rng):
+    X = rng.standard_normal((5, 6))
+    y = rng.integers(0, 3, 5)
+    params = mc.initialize_parameters((6, 4, 3), rng, init="he", dtype=np.float64)
+    scores, caches = mc.model_forward(X, params)
+    l1, g1 = mc.model_backward(scores, y, caches)
+    l2, g2 = mc.model_backward(scores, y, caches, grad_scale=0.25)
+    assert l1 == l2
+    for k in g1:
+        np.testing.assert_allclose(g2[k], 0.25 * g1[k], rtol=1e-12)
