@@ -39,7 +39,7 @@ __all__ = [
     "softmax", "log_softmax", "softmax_cross_entropy", "model_forward",
     "compute_loss", "model_backward", "make_optimizer", "update_parameters",
     "predict", "predict_proba", "evaluate", "random_mini_batches",
-    "train_model", "check_inputs",
+    "train_model", "check_inputs", "TrainState",
 ]
 
 ACTIVATIONS = ("relu", "sigmoid")
@@ -742,6 +742,25 @@ class History:
                    {k: list(v) for k, v in d["columns"].items()})
 
 
+@dataclass
+class TrainState:
+    """Everything needed to continue a run exactly where it stopped.
+
+    Taken between two iterations. ``rng_state`` is the generator's state at
+    the start of epoch ``epoch`` (before that epoch's shuffle), so resuming
+    redraws the same shuffle and skips the ``batch`` mini-batches already
+    done: a resumed run gives the same bits as an uninterrupted one.
+    """
+
+    params: Params                 # the weights, W1, b1, ...
+    optimizer_state: dict          # the optimiser's arrays (velocity, moments, step)
+    rng_state: dict                # bit_generator.state at the start of `epoch`
+    epoch: int                     # epochs completed
+    batch: int                     # mini-batches of the current epoch completed
+    iteration: int                 # parameter updates so far
+    history: History               # evaluation points so far
+
+
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite. ``history`` and ``params`` hold the
     run up to the last finite evaluation point."""
@@ -757,7 +776,10 @@ def train_model(X_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
                 eval_sets: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
                 params: Params | None = None,
                 callback: Callable[[History], None] | None = None,
-                progress: bool = False):
+                progress: bool = False,
+                resume: TrainState | None = None,
+                on_checkpoint: Callable[[TrainState], None] | None = None,
+                checkpoint_every: int = 0):
     """Train a network with mini-batch gradient descent.
 
     Parameters
@@ -779,6 +801,15 @@ def train_model(X_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
         Called with the history after every evaluation point.
     progress : bool
         Show a tqdm progress bar over iterations.
+    resume : TrainState, optional
+        Continue from this state (from ``on_checkpoint``) instead of
+        starting afresh; ``rng`` is set to the saved state and ``params`` is
+        ignored.
+    on_checkpoint : callable, optional
+        Called with a :class:`TrainState` every ``checkpoint_every``
+        iterations and at the end of every epoch; saving it is the
+        caller's business (see :mod:`checkpoint`). The state shares the
+        arrays of the run: copy or write them out before returning.
 
     Returns
     -------
@@ -812,8 +843,14 @@ def train_model(X_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
         check_inputs(Xe, ye, D, C, name=f"eval set {name!r}")
         prepared[name] = (Xe.astype(dtype, copy=False), ye)
 
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) \
+            or checkpoint_every < 0:
+        raise ValueError(f"checkpoint_every must be a whole number of iterations "
+                         f"(0: epoch ends only), got {checkpoint_every!r}")
     X = np.ascontiguousarray(X_train, dtype=dtype)
     y = np.ascontiguousarray(y_train, dtype=np.intp)
+    if resume is not None:
+        params = resume.params
     if params is None:
         params = initialize_parameters(config.layer_sizes, rng, config.init, dtype)
     else:
@@ -827,11 +864,22 @@ def train_model(X_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
     per_epoch = -(-N // B)
     history = History(tuple(prepared), per_epoch)
     buffers = (np.empty_like(X), np.empty_like(y))
+    start_epoch, skip, iteration = 0, 0, 0
+    if resume is not None:
+        if resume.history.iterations_per_epoch != per_epoch or \
+                tuple(resume.history.set_names) != tuple(prepared):
+            raise ValueError("the checkpoint was taken with other training data "
+                             "or other evaluation sets; start afresh")
+        history = History.from_dict(resume.history.to_dict())
+        optimizer.state = {k: np.array(v) for k, v in resume.optimizer_state.items()}
+        rng.bit_generator.state = resume.rng_state
+        start_epoch, skip, iteration = resume.epoch, resume.batch, resume.iteration
 
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=config.epochs * per_epoch, unit="it", leave=False)
+        bar = tqdm(total=config.epochs * per_epoch, initial=iteration, unit="it",
+                   leave=False)
 
     def record(iteration: int, batch_loss: float, batch_acc: float) -> None:
         row = {"iteration": iteration, "epoch": iteration / per_epoch,
@@ -843,14 +891,16 @@ def train_model(X_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
         if callback is not None:
             callback(history)
 
-    iteration = 0
     # Overflow shows up below as a non-finite loss, reported with a clearer
     # message than NumPy's warnings would give.
     with np.errstate(over="ignore", invalid="ignore"):
         try:
-            for epoch in range(config.epochs):
+            for epoch in range(start_epoch, config.epochs):
+                epoch_rng_state = rng.bit_generator.state
                 batches = random_mini_batches(X, y, B, rng, out=buffers)
                 for b, (Xb, yb) in enumerate(batches, start=1):
+                    if b <= skip:   # done before the checkpoint we resumed from
+                        continue
                     scores, caches = model_forward(Xb, params, act)
                     loss, grads = model_backward(scores, yb, caches, act,
                                                  check=False, grad_scale=scale)
@@ -873,6 +923,15 @@ def train_model(X_train: np.ndarray, y_train: np.ndarray, config: TrainConfig,
                         batch_acc = float(np.count_nonzero(
                             scores.argmax(axis=1) == yb)) / len(yb)
                         record(iteration, loss, batch_acc)
+                    if on_checkpoint is not None and (b == len(batches) or (
+                            checkpoint_every and iteration % checkpoint_every == 0)):
+                        done = b == len(batches)
+                        on_checkpoint(TrainState(
+                            params, optimizer.state,
+                            rng.bit_generator.state if done else epoch_rng_state,
+                            epoch + 1 if done else epoch, 0 if done else b,
+                            iteration, history))
+                skip = 0
         finally:
             if bar is not None:
                 bar.close()

@@ -117,9 +117,12 @@ class Section:
         self.metrics.update(_jsonable(values))
 
     def save(self) -> Path:
-        self.metrics["wall_seconds"] = round(time.perf_counter() - self._t0, 1)
+        """Write ``metrics.json`` (results only, so that two builds of the
+        same commit give identical files) and ``timing.json``."""
         path = self.out_dir / "metrics.json"
         path.write_text(json.dumps(self.metrics, indent=1, sort_keys=True) + "\n")
+        (self.out_dir / "timing.json").write_text(json.dumps(
+            {"wall_seconds": round(time.perf_counter() - self._t0, 1)}) + "\n")
         return path
 
 
@@ -490,9 +493,11 @@ def render(executed: list[Path], html_out: Path, pdf_out: Path | None,
     nb = merge(executed, title, subtitle, appendix(executed, metrics, params_files))
     render_html(nb, html_out)
     combined = {"dataset": dataset, "configuration": config_name,
-                "environment": environment(), "notebooks": metrics}
+                "notebooks": metrics}
     (html_out.parent / "metrics.json").write_text(
         json.dumps(combined, indent=1, sort_keys=True) + "\n")
+    (html_out.parent / "environment.json").write_text(
+        json.dumps(environment(), indent=1, sort_keys=True) + "\n")
     print(f"[report] wrote {html_out}", file=sys.stderr)
     if pdf_out is not None:
         render_pdf(html_out, pdf_out)

@@ -96,7 +96,8 @@ def test_pdf_holds_every_section_and_final_accuracy(built, metrics):
     assert f"{nb['2_one_layer']['test_accuracy']:.2%}" in flat
     assert f"{nb['3_multilayer']['long']['test_accuracy']:.2%}" in flat
     assert f"{nb['3_multilayer']['short']['test_accuracy']:.2%}" in flat
-    assert metrics["environment"]["git_commit"].split()[0] in flat
+    env = json.loads((built / "environment.json").read_text())
+    assert env["git_commit"].split()[0] in flat
 
 
 def test_figure_files_saved_as_png_and_svg(built, metrics):

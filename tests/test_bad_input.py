@@ -1,0 +1,191 @@
+"""More bad input: damaged downloads, report parameters, and properties of
+the shapes the core accepts (hypothesis)."""
+
+import gzip
+import hashlib
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import mlp_core as mc
+import mnist_data as md
+import report_tools
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --- damaged downloads ----------------------------------------------------------
+
+def tiny_mnist():
+    r = np.random.default_rng(1)
+    return {"train-images": md.to_idx(r.integers(0, 256, (4, 28, 28), dtype=np.uint8)),
+            "train-labels": md.to_idx(r.integers(0, 10, 4).astype(np.uint8)),
+            "t10k-images": md.to_idx(r.integers(0, 256, (2, 28, 28), dtype=np.uint8)),
+            "t10k-labels": md.to_idx(r.integers(0, 10, 2).astype(np.uint8))}
+
+
+@pytest.fixture
+def mirror(monkeypatch):
+    """A fake mirror serving the tiny files gzipped; `damage` alters one."""
+    raw = tiny_mnist()
+    gz = {k: gzip.compress(v, mtime=0) for k, v in raw.items()}
+    files = {k: (md.SPECS["mnist"].files[k][0], hashlib.sha256(v).hexdigest(), len(v))
+             for k, v in raw.items()}
+    md5 = {k: hashlib.md5(v).hexdigest() for k, v in gz.items()}
+    served = dict(gz)
+
+    class Response(io.BytesIO):
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *a):
+            return False
+
+    def urlopen(url, timeout):
+        key = next(k for k in files if url.endswith(files[k][0] + ".gz"))
+        return Response(served[key])
+
+    monkeypatch.setattr(md.urllib.request, "urlopen", urlopen)
+    monkeypatch.setitem(md.SPECS, "mnist", md._Spec(files, md5, ("http://mirror.test/",),
+                                                    tuple("0123456789")))
+    return served, gz, md5
+
+
+def test_fake_mirror_serves_verified_files(mirror, tmp_path):
+    folder = md.fetch("mnist", tmp_path, sources=("mirrors",))
+    assert md.parse_idx((folder / "t10k-labels-idx1-ubyte").read_bytes()).shape == (2,)
+
+
+def _damaged(kind, data):
+    if kind == "truncated gzip":
+        return data[: len(data) // 2]
+    if kind == "flipped byte":
+        b = bytearray(data)
+        b[len(b) // 2] ^= 0x01
+        return bytes(b)
+    if kind == "download killed half way":
+        return data[:100]
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind", ["truncated gzip", "flipped byte", "download killed half way"])
+def test_damaged_download_is_refused_and_nothing_cached(mirror, tmp_path, kind):
+    served, gz, _ = mirror
+    served["train-images"] = _damaged(kind, gz["train-images"])
+    with pytest.raises(md.DataError, match="train-images-idx3-ubyte.gz has MD5 .*damaged download"):
+        md.fetch("mnist", tmp_path, sources=("mirrors",))
+    assert not list((tmp_path / "mnist").glob("*ubyte"))
+
+
+@pytest.mark.parametrize("kind,match", [
+    ("wrong magic", "train-images-idx3-ubyte from http://mirror.test/.* fails its check"),
+    ("wrong dimensions", "fails its check"),
+    ("not gzip", "not a valid gzip file"),
+])
+def test_wrong_content_with_matching_md5_is_refused(mirror, tmp_path, kind, match):
+    served, gz, md5 = mirror
+    raw = gzip.decompress(gz["train-images"])
+    if kind == "wrong magic":
+        bad = gzip.compress(b"\x00\x00\x08\x01" + raw[4:], mtime=0)
+    elif kind == "wrong dimensions":
+        bad = gzip.compress(raw[:8] + np.array([27, 29], ">u4").tobytes() + raw[16:], mtime=0)
+    else:
+        bad = b"this is not gzip at all"
+    served["train-images"] = bad
+    md5["train-images"] = hashlib.md5(bad).hexdigest()   # a mirror that lies consistently
+    with pytest.raises(md.DataError, match=match):
+        md.fetch("mnist", tmp_path, sources=("mirrors",))
+
+
+def test_wrong_magic_and_dimensions_are_named_by_the_parser():
+    raw = tiny_mnist()["train-images"]
+    with pytest.raises(md.DataError, match="IDX type code"):
+        md.parse_idx(b"\x00\x00\x09\x03" + raw[4:], "f")
+    with pytest.raises(md.DataError, match=r"promises shape \(4, 27, 29\)"):
+        md.parse_idx(raw[:8] + np.array([27, 29], ">u4").tobytes() + raw[16:], "f")
+
+
+def test_unknown_source_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown source 'ftp'"):
+        md.fetch("mnist", tmp_path / "c", sources=("ftp",))
+
+
+# --- report parameters ----------------------------------------------------------
+
+def test_unknown_notebook_parameter_is_refused(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("learning_rate: 0.1\nlearnig_rate: 0.2\n")
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['learnig_rate'\].*declares"):
+        report_tools.load_parameters(ROOT / "notebooks" / "2_one_layer.ipynb", params)
+
+
+def test_parameter_file_must_be_a_mapping(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("- 1\n- 2\n")
+    with pytest.raises(ValueError, match="must be a mapping"):
+        report_tools.load_parameters(ROOT / "notebooks" / "2_one_layer.ipynb", params)
+
+
+def test_unknown_dataset_for_a_report_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown data set 'cifar'"):
+        report_tools.run_notebook(ROOT / "notebooks" / "2_one_layer.ipynb",
+                                  ROOT / "report" / "config" / "small" / "2_one_layer.yaml",
+                                  tmp_path / "out.ipynb", str(tmp_path), "cifar")
+
+
+def test_checkpoint_interval_must_be_a_whole_number():
+    X = np.zeros((4, 3), np.float32)
+    y = np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        mc.train_model(X, y, mc.TrainConfig(layer_sizes=(3, 2), batch_size=2),
+                       np.random.default_rng(0), checkpoint_every=-1)
+
+
+# --- properties -----------------------------------------------------------------
+
+sizes = st.lists(st.integers(1, 12), min_size=1, max_size=3).flatmap(
+    lambda hidden: st.integers(2, 6).map(lambda c: [hidden[0] + 1, *hidden[1:], c]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(layer_sizes=sizes, n=st.integers(1, 20), activation=st.sampled_from(mc.ACTIVATIONS),
+       seed=st.integers(0, 2**31))
+def test_forward_backward_shapes_for_any_network(layer_sizes, n, activation, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, layer_sizes[0])).astype(np.float32)
+    y = rng.integers(0, layer_sizes[-1], n)
+    params = mc.initialize_parameters(layer_sizes, rng, init="he")
+    scores, caches = mc.model_forward(X, params, activation)
+    assert scores.shape == (n, layer_sizes[-1]) and scores.dtype == np.float32
+    loss, grads = mc.model_backward(scores, y, caches, activation)
+    assert np.isfinite(loss) and loss >= 0
+    for k, p in params.items():
+        assert grads["d" + k].shape == p.shape
+    P = mc.predict_proba(X, params, activation)
+    np.testing.assert_allclose(P.sum(axis=1), 1, rtol=1e-5)
+    assert mc.predict(X, params, activation).shape == (n,)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 200), data=st.data())
+def test_mini_batches_partition_any_data_set(n, data):
+    batch_size = data.draw(st.integers(1, n))
+    X = np.arange(n, dtype=np.float32)[:, None]
+    y = np.arange(n)
+    batches = mc.random_mini_batches(X, y, batch_size, np.random.default_rng(0))
+    assert len(batches) == -(-n // batch_size)
+    assert all(len(b[1]) == batch_size for b in batches[:-1])
+    assert sorted(np.concatenate([b[1] for b in batches]).tolist()) == list(range(n))
+
+
+@settings(max_examples=40, deadline=None)
+@given(bad=st.sampled_from([np.nan, np.inf, -np.inf]), i=st.integers(0, 59),
+       j=st.integers(0, 4))
+def test_any_non_finite_pixel_is_refused(bad, i, j):
+    X = np.zeros((60, 5), np.float32)
+    X[i, j] = bad
+    with pytest.raises(ValueError, match="1 NaN or infinite"):
+        mc.check_inputs(X, np.zeros(60, dtype=int), 5, 2)

@@ -1,0 +1,149 @@
+"""Checkpoints: a resumed run ends bit-identical to an uninterrupted one."""
+
+import copy
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import checkpoint as ck
+import mlp_core as mc
+
+
+def data(n=400, d=30, c=5, seed=0):
+    r = np.random.default_rng(seed)
+    centres = r.standard_normal((c, d)) * 2
+    y = r.integers(0, c, n)
+    return (centres[y] + r.standard_normal((n, d))).astype(np.float32), y
+
+
+def same(p, q):
+    return set(p) == set(q) and all(p[k].tobytes() == q[k].tobytes() for k in p)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_resume_from_any_checkpoint_gives_same_bits(optimizer):
+    X, y = data()
+    cfg = mc.TrainConfig(layer_sizes=(30, 16, 5), init="he", learning_rate=0.01,
+                         batch_size=32, epochs=3, optimizer=optimizer, eval_every=5)
+    sets = {"train": (X, y)}
+    saved = []
+    keep = lambda s: saved.append(copy.deepcopy(s))
+    p_full, h_full = mc.train_model(X, y, cfg, np.random.default_rng(9), eval_sets=sets,
+                                    on_checkpoint=keep, checkpoint_every=7)
+    assert len(saved) > 5
+    assert any(s.batch for s in saved) and any(not s.batch for s in saved)
+    for state in saved:   # mid-epoch and epoch-end checkpoints alike
+        p, h = mc.train_model(X, y, cfg, np.random.default_rng(12345), eval_sets=sets,
+                              resume=copy.deepcopy(state))
+        assert same(p, p_full), (state.epoch, state.batch)
+        assert h.to_dict() == h_full.to_dict()
+
+
+def test_checkpoint_file_roundtrip_without_pickle(tmp_path):
+    X, y = data()
+    cfg = mc.TrainConfig(layer_sizes=(30, 5), epochs=1, optimizer="adam",
+                         learning_rate=0.01)
+    states = []
+    mc.train_model(X, y, cfg, np.random.default_rng(0),
+                   on_checkpoint=lambda s: states.append(copy.deepcopy(s)))
+    path = ck.save(tmp_path / "run", states[-1], cfg, "abc")
+    assert path.suffix == ".npz" and path.with_suffix(".json").exists()
+    with np.load(path, allow_pickle=False) as z:   # arrays only
+        assert "param/W1" in z.files and "opt/m_W1" in z.files
+    state, meta = ck.load(path)
+    assert meta["fingerprint"] == "abc" and meta["config"] == cfg.to_dict()
+    assert same(state.params, states[-1].params)
+    assert state.rng_state == states[-1].rng_state
+    assert json.loads(path.with_suffix(".json").read_text())["iteration"] == state.iteration
+
+
+def test_damaged_checkpoint_is_refused_with_its_name(tmp_path):
+    bad = tmp_path / "run.npz"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ck.CheckpointError, match="run.npz cannot be read.*delete it"):
+        ck.load(bad)
+
+
+def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
+    X, y = data()
+    cfg = mc.TrainConfig(layer_sizes=(30, 5), epochs=2, learning_rate=0.1)
+    logs = []
+    p1, _ = ck.train_resumable(X, y, cfg, 0, tmp_path / "run", log=logs.append)
+    other = mc.TrainConfig(layer_sizes=(30, 5), epochs=2, learning_rate=0.2)
+    p2, _ = ck.train_resumable(X, y, other, 0, tmp_path / "run", log=logs.append)
+    assert "another run" in logs[-1]
+    fresh, _ = mc.train_model(X, y, other, np.random.default_rng(0))
+    assert same(p2, fresh)
+    ck.train_resumable(X, y, other, 0, tmp_path / "run", log=logs.append)
+    assert "resuming" in logs[-1] and "epoch 2" in logs[-1]
+
+
+def test_damaged_checkpoint_file_is_ignored_and_replaced(tmp_path):
+    X, y = data()
+    cfg = mc.TrainConfig(layer_sizes=(30, 5), epochs=1)
+    (tmp_path / "run.npz").write_bytes(b"garbage")
+    logs = []
+    p, _ = ck.train_resumable(X, y, cfg, 0, tmp_path / "run", log=logs.append)
+    assert "ignoring" in logs[0] and "run.npz cannot be read" in logs[0]
+    assert ck.load(tmp_path / "run.npz")[0].epoch == 1
+
+
+CHILD = textwrap.dedent("""
+    import sys, numpy as np, checkpoint as ck, mlp_core as mc
+    r = np.random.default_rng(0)
+    centres = r.standard_normal((10, 200)) * 2
+    y = r.integers(0, 10, 6000)
+    X = (centres[y] + r.standard_normal((6000, 200))).astype(np.float32)
+    cfg = mc.TrainConfig(layer_sizes=(200, 256, 10), init="he", learning_rate=0.01,
+                         batch_size=32, epochs=int(sys.argv[3]), optimizer="momentum",
+                         eval_every=50)
+    path = sys.argv[1]
+    p, h = ck.train_resumable(X, y, cfg, 7, path if path != "-" else sys.argv[2] + ".tmp",
+                              checkpoint_every=20, eval_sets={"train": (X[:1000], y[:1000])})
+    np.savez(sys.argv[2], **p)
+    import json; open(sys.argv[2] + ".json", "w").write(json.dumps(h.to_dict()))
+""")
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
+def test_killed_training_resumes_bit_identical(tmp_path, how):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    run = lambda *a: subprocess.Popen([sys.executable, str(script), *map(str, a)],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True)
+    # the uninterrupted run
+    ref = run(tmp_path / "ref-ckpt", tmp_path / "ref.npz", 6)
+    assert ref.wait(timeout=300) == 0, ref.stderr.read()
+    # the same run, stopped part-way once a few checkpoints were written
+    ckpt = tmp_path / "ckpt.npz"
+    child = run(ckpt, tmp_path / "out.npz", 6)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if ckpt.exists() and json.loads(ckpt.with_suffix(".json").read_text())["iteration"] >= 300:
+            break
+        time.sleep(0.05)
+    time.sleep(0.137)          # somewhere inside an iteration
+    child.send_signal(how)
+    err = child.communicate(timeout=60)[1]
+    assert child.returncode != 0, "the child finished before it was stopped"
+    if how == signal.SIGINT:
+        assert "interrupted; run again to resume" in err
+    stopped_at = json.loads(ckpt.with_suffix(".json").read_text())["iteration"]
+    assert stopped_at < 6 * 188
+    assert not (tmp_path / "out.npz").exists()
+    # resume
+    again = run(ckpt, tmp_path / "out.npz", 6)
+    err = again.communicate(timeout=300)[1]
+    assert again.returncode == 0, err
+    assert f"resuming from {ckpt} at iteration {stopped_at}" in err
+    with np.load(tmp_path / "ref.npz") as a, np.load(tmp_path / "out.npz") as b:
+        assert all(a[k].tobytes() == b[k].tobytes() for k in a.files)
+    assert (tmp_path / "ref.npz.json").read_text() == (tmp_path / "out.npz.json").read_text()
