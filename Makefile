@@ -16,7 +16,7 @@ CONFIG   ?= full
 PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed
 NOTEBOOKS := 1_partial_derivatives 2_one_layer 3_multilayer
-CODE     := mlp_core.py mnist_data.py plots.py report_tools.py
+CODE     := mlp_core.py mnist_data.py checkpoint.py experiments.py plots.py report_tools.py
 OUT      ?= report/build/$(DATASET)-$(CONFIG)
 EXECUTED := $(NOTEBOOKS:%=$(OUT)/%.ipynb)
 HTML     := $(OUT)/report.html

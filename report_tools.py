@@ -152,6 +152,13 @@ def load_split(dataset: str = "mnist", n_train: int = 0, n_val: int = 0,
     return f(x), y, f(xv), yv, f(ds.x_test), ds.y_test, ds.class_names
 
 
+def terminal_note(text: str) -> None:
+    """Print a line on the terminal running the build (see
+    :func:`terminal_progress`); silent unless ``$DLIA_PROGRESS`` is set."""
+    if os.environ.get(PROGRESS_ENV):
+        print("  " + text, file=sys.__stderr__, flush=True)
+
+
 def terminal_progress(label: str, every_epochs: int = 1):
     """A ``train_model`` callback that prints one line per epoch on the
     terminal running the build (the kernel's own stderr, so nothing lands
@@ -504,6 +511,55 @@ def render(executed: list[Path], html_out: Path, pdf_out: Path | None,
         print(f"[report] wrote {pdf_out}", file=sys.stderr)
 
 
+README_START, README_END = "<!-- results-table -->", "<!-- /results-table -->"
+
+
+def readme_table(build: Path) -> str:
+    """The README's results table, from a build's metrics.json."""
+    m = json.loads((build / "metrics.json").read_text())
+    env = json.loads((build / "environment.json").read_text())
+    nb = m["notebooks"]
+    e1, e2, e3 = nb["1_partial_derivatives"], nb["2_one_layer"], nb["3_multilayer"]
+    p2, p3 = e2["parameters"], e3["parameters"]
+    ch, runs = e3["chosen"], e3["long_runs"]
+    s, l = str(p3["short_epochs"]), str(p3["epochs"])
+    arch = lambda sizes: "-".join(map(str, sizes))
+    seconds = sum(json.loads((build / n / "timing.json").read_text())["wall_seconds"]
+                  for n in nb if (build / n / "timing.json").exists())
+    rows = [
+        "| exercise | network and training | result |",
+        "|---|---|---|",
+        f"| 1 | gradient of the mean cross-entropy, formula vs. centred finite differences "
+        f"({e1['n_pairs']} weights, 10 biases, {e1['n_samples']} images, float64) | largest "
+        f"relative error {e1['max_rel_error_formula_vs_fd']:.1e} |",
+        f"| 2 | 784-10 softmax, SGD, learning rate {p2['learning_rate']:g}, batch "
+        f"{p2['batch_size']}, {p2['epochs']} epochs | test accuracy "
+        f"**{e2['test_accuracy']:.2%}** |",
+        f"| 3 | chosen on validation: {arch(ch['layer_sizes'])} {ch['activation']}, "
+        f"learning rate {ch['learning_rate']:g}, batch {ch['batch_size']}, {ch['init']} init | "
+        f"test accuracy {runs['chosen'][s]['test_accuracy']:.2%} after {s} epochs, "
+        f"{runs['chosen'][l]['test_accuracy']:.2%} after {l}; over "
+        f"{len(p3['seeds'])} seeds at {p3['seed_epochs']} epochs **{e3['seed_mean']:.2%} ± "
+        f"{e3['seed_std']:.2%}** |",
+        f"| 3 | the reference hand-in's: 784-{'-'.join(map(str, p3['reference_hidden_sizes']))}-10 "
+        f"ReLU, learning rate {p3['reference_learning_rate']:g}, batch "
+        f"{p3['reference_batch_size']}, N(0, 0.01²) init | test accuracy "
+        f"{runs['reference'][s]['test_accuracy']:.2%} after {s} epochs, "
+        f"{runs['reference'][l]['test_accuracy']:.2%} after {l} |",
+        "",
+        f"Built {env['built']} from commit `{env['git_commit'][:10]}` on {env['cpu']} "
+        f"({env['cores']} cores); the notebooks ran for {seconds / 60:.1f} minutes.",
+    ]
+    return "\n".join(rows)
+
+
+def update_readme(build: Path, readme: Path = ROOT / "README.md") -> None:
+    text = readme.read_text()
+    start, end = text.index(README_START), text.index(README_END)
+    readme.write_text(text[:start + len(README_START)] + "\n" + readme_table(build)
+                      + "\n" + text[end:])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m report_tools")
     sub = p.add_subparsers(dest="command", required=True)
@@ -531,6 +587,8 @@ def main(argv=None) -> int:
     f = sub.add_parser("pdf", help="print an HTML file to PDF")
     f.add_argument("html", type=Path)
     f.add_argument("pdf", type=Path)
+    u = sub.add_parser("readme", help="write a build's results into README.md")
+    u.add_argument("build", type=Path)
     args = p.parse_args(argv)
     try:
         if args.command == "run":
@@ -540,6 +598,8 @@ def main(argv=None) -> int:
         elif args.command == "render":
             render(args.executed, args.html, None, args.title, args.config_name,
                    args.dataset, args.params)
+        elif args.command == "readme":
+            update_readme(args.build)
         else:
             render_pdf(args.html, args.pdf)
             print(f"[report] wrote {args.pdf}", file=sys.stderr)

@@ -154,7 +154,17 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=5, help="repetitions (default 5)")
     p.add_argument("--no-torch", action="store_true", help="time the core only")
     p.add_argument("--out", type=Path, default=HERE / "results.json")
+    p.add_argument("--readme", action="store_true",
+                   help="also write the table into README.md")
+    p.add_argument("--table-only", action="store_true",
+                   help="print (and with --readme write) the table of --out; time nothing")
     args = p.parse_args(argv)
+    if args.table_only:
+        info = json.loads(args.out.read_text())
+        print(table(info))
+        if args.readme:
+            update_readme(table(info))
+        return 0
 
     torch = None
     if not args.no_torch:
@@ -216,7 +226,16 @@ def main(argv=None):
     }
     args.out.write_text(json.dumps(info, indent=1) + "\n")
     print(table(info))
+    if args.readme:
+        update_readme(table(info))
     return 0
+
+
+def update_readme(text: str, readme: Path = HERE.parent / "README.md") -> None:
+    start, end = "<!-- bench-table -->", "<!-- /bench-table -->"
+    doc = readme.read_text()
+    i, j = doc.index(start), doc.index(end)
+    readme.write_text(doc[:i + len(start)] + "\n" + text + "\n" + doc[j:])
 
 
 def table(info) -> str:

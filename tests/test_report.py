@@ -94,10 +94,36 @@ def test_pdf_holds_every_section_and_final_accuracy(built, metrics):
         assert title in flat, title
     nb = metrics["notebooks"]
     assert f"{nb['2_one_layer']['test_accuracy']:.2%}" in flat
-    assert f"{nb['3_multilayer']['long']['test_accuracy']:.2%}" in flat
-    assert f"{nb['3_multilayer']['short']['test_accuracy']:.2%}" in flat
+    runs = nb["3_multilayer"]["long_runs"]
+    for name in ("chosen", "reference"):
+        for epochs, result in runs[name].items():
+            assert f"{result['test_accuracy']:.2%}" in flat, (name, epochs)
+    assert f"{nb['3_multilayer']['seed_mean']:.2%} ± {nb['3_multilayer']['seed_std']:.2%}" in flat
     env = json.loads((built / "environment.json").read_text())
     assert env["git_commit"].split()[0] in flat
+
+
+def _numbers(tree):
+    if isinstance(tree, dict):
+        for v in tree.values():
+            yield from _numbers(v)
+    elif isinstance(tree, list):
+        for v in tree:
+            yield from _numbers(v)
+    elif isinstance(tree, (int, float)) and not isinstance(tree, bool):
+        yield tree
+
+
+def test_every_percentage_in_the_report_comes_from_the_metrics(built, metrics):
+    """No percentage with two decimals in the text was typed by hand: each
+    is a value of metrics.json, formatted."""
+    needs("pdftotext")
+    text = subprocess.run(["pdftotext", str(built / "report.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    shown = set(re.findall(r"(?<![\d.])(\d{1,3}\.\d\d)%", text))
+    assert len(shown) >= 8, shown
+    known = {f"{100 * v:.2f}" for v in _numbers(metrics)}
+    assert not shown - known, f"percentages not in metrics.json: {sorted(shown - known)}"
 
 
 def test_figure_files_saved_as_png_and_svg(built, metrics):
