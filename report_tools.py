@@ -70,10 +70,13 @@ class Section:
         self.metrics: dict = {"parameters": _jsonable(params or {})}
         self._t0 = time.perf_counter()
 
-    def figure(self, fig, name: str, caption: str, width: int = 720) -> None:
+    def figure(self, fig, name: str, caption: str, width: int | None = None) -> None:
         """Save ``fig`` as ``name.png`` and ``name.svg`` and show it with a
-        numbered caption ("Figure 2.1. ..."); ``last_label`` holds the label."""
+        numbered caption ("Figure 2.1. ..."); ``last_label`` holds the label.
+        Shown at most ``width`` pixels wide (default: 100 per inch of the
+        figure, so that small figures stay small on the page)."""
         from IPython.display import HTML, display
+        width = width or int(min(720, 100 * fig.get_figwidth()))
         self.figures += 1
         label = f"Figure {self.number}.{self.figures}"
         buf = io.BytesIO()
