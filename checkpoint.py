@@ -35,13 +35,27 @@ class CheckpointError(RuntimeError):
     """A checkpoint file cannot be used; the message names it and says why."""
 
 
+def _blas() -> list:
+    """The BLAS libraries in use and their thread counts: the same sums in
+    another order (more threads, another kernel) round differently."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    return sorted((i.get("internal_api"), i.get("version"), i.get("architecture"),
+                   i.get("num_threads")) for i in threadpool_info())
+
+
 def fingerprint(X: np.ndarray, y: np.ndarray, config: mc.TrainConfig, seed: int,
                 eval_sets: dict | None = None) -> str:
     """What a checkpoint must match to be resumed: the data, the settings,
-    the seed and the source of the core."""
+    the seed, the source of the core, and the BLAS and its thread count
+    (a run continued with another thread count would not give the bits of
+    an uninterrupted one)."""
     h = hashlib.sha256()
     h.update(json.dumps({"config": config.to_dict(), "seed": seed,
-                         "eval_sets": sorted(eval_sets or {})}, sort_keys=True).encode())
+                         "eval_sets": sorted(eval_sets or {}), "blas": _blas()},
+                        sort_keys=True, default=str).encode())
     for a in (X, y, *(v for pair in sorted((eval_sets or {}).items())
                       for v in pair[1])):
         a = np.ascontiguousarray(a)

@@ -147,3 +147,14 @@ def test_killed_training_resumes_bit_identical(tmp_path, how):
     with np.load(tmp_path / "ref.npz") as a, np.load(tmp_path / "out.npz") as b:
         assert all(a[k].tobytes() == b[k].tobytes() for k in a.files)
     assert (tmp_path / "ref.npz.json").read_text() == (tmp_path / "out.npz.json").read_text()
+
+
+def test_checkpoint_from_another_blas_thread_count_is_not_resumed(tmp_path):
+    from threadpoolctl import threadpool_limits
+    X, y = data()
+    cfg = mc.TrainConfig(layer_sizes=(30, 5), epochs=1)
+    with threadpool_limits(1):
+        one = ck.fingerprint(X, y, cfg, 0)
+    with threadpool_limits(2):
+        two = ck.fingerprint(X, y, cfg, 0)
+    assert one != two
