@@ -396,7 +396,11 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
                      f"{b['num_threads']} threads)" for b in env["blas"]) or "unknown"
     blas_env = ", ".join(f"{k}={v}" for k, v in env["blas_env"].items()) or "none"
     pk = ", ".join(f"{k} {v}" for k, v in env["packages"].items())
-    seeds = sorted({str(m.get("parameters", {}).get("seed")) for m in metrics.values()})
+    seeds = set()
+    for m in metrics.values():
+        p = m.get("parameters", {})
+        seeds.update(int(x) for x in [p.get("seed"), *p.get("seeds", [])] if x is not None)
+    seeds = [str(x) for x in sorted(seeds)]
     files = ", ".join(f"`{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}`"
                       for p in params_files)
     param_rows = []
@@ -527,8 +531,6 @@ def readme_table(build: Path) -> str:
     ch, runs = e3["chosen"], e3["long_runs"]
     s, l = str(p3["short_epochs"]), str(p3["epochs"])
     arch = lambda sizes: "-".join(map(str, sizes))
-    seconds = sum(json.loads((build / n / "timing.json").read_text())["wall_seconds"]
-                  for n in nb if (build / n / "timing.json").exists())
     rows = [
         "| exercise | network and training | result |",
         "|---|---|---|",
@@ -551,7 +553,7 @@ def readme_table(build: Path) -> str:
         f"{runs['reference'][l]['test_accuracy']:.2%} after {l} |",
         "",
         f"Built {env['built']} from commit `{env['git_commit'][:10]}` on {env['cpu']} "
-        f"({env['cores']} cores); the notebooks ran for {seconds / 60:.1f} minutes.",
+        f"({env['cores']} cores).",
     ]
     return "\n".join(rows)
 
