@@ -17,15 +17,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 import mlp_core as mc
+from mnist_data import atomic_write
 
 FORMAT = "dlia-a2-checkpoint-1"
 CORE_FILE = Path(mc.__file__)
@@ -85,20 +84,8 @@ def save(path: str | Path, state: mc.TrainState, config: mc.TrainConfig,
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    for target, data in ((path, buf.getvalue()),
-                         (path.with_suffix(".json"),
-                          (json.dumps(meta, indent=1) + "\n").encode())):
-        fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".part",
-                                   dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    atomic_write(path, buf.getvalue())
+    atomic_write(path.with_suffix(".json"), (json.dumps(meta, indent=1) + "\n").encode())
     return path
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -411,6 +411,7 @@ def model_backward(scores: np.ndarray, Y: np.ndarray, caches,
         _check_targets(scores, Y)
     loss, dZ = _softmax_cross_entropy(scores, Y, grad_scale)
     grads: Params = {}
+    dA = None   # dJ/dA of the layer below, set by each layer but the first
     for l in range(len(caches), 0, -1):
         lin_cache, act_cache = caches[l - 1]
         if l < len(caches):

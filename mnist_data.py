@@ -159,9 +159,10 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file in the same folder, then rename: a reader
-    sees the old file or the whole new one, never a part."""
+    sees the old file or the whole new one, never a part (the checkpoints of
+    :mod:`checkpoint` are written this way too)."""
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".part",
                                dir=path.parent)
     try:
@@ -422,7 +423,7 @@ def fetch(name: str = "mnist", cache_dir: str | Path | None = None,
             log.info("  %s unavailable: %s", source, e)
             continue
         for key in missing:
-            _atomic_write(folder / spec.files[key][0], files[key])
+            atomic_write(folder / spec.files[key][0], files[key])
         (folder / "SOURCE").write_text(source + "\n")
         log.info("%s: %d file(s) verified and written to %s (from %s)",
                  name, len(missing), folder, source)
