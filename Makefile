@@ -16,7 +16,8 @@ CONFIG   ?= full
 PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed
 NOTEBOOKS := 1_partial_derivatives 2_one_layer 3_multilayer
-CODE     := mlp_core.py mnist_data.py checkpoint.py experiments.py plots.py report_tools.py
+CODE     := mlp_core.py $(wildcard dlia_a2/*.py)
+BUILD    := $(PY) report/report_build.py
 OUT      ?= report/build/$(DATASET)-$(CONFIG)
 EXECUTED := $(NOTEBOOKS:%=$(OUT)/%.ipynb)
 HTML     := $(OUT)/report.html
@@ -59,7 +60,7 @@ ifeq ($(DATASET),fashion-mnist)
 	  { $(AS_ROOT) apt-get update -q >/dev/null && $(AS_ROOT) apt-get install -y -q --no-install-recommends dataset-fashion-mnist >/dev/null; } || true; \
 	fi
 endif
-	$(PY) -m mnist_data $(DATASET)
+	$(PY) -m dlia_a2.data $(DATASET)
 
 # --- the report ----------------------------------------------------------------
 
@@ -69,40 +70,46 @@ $(MATHJAX): report/package.json report/package-lock.json
 	@touch $@
 
 $(OUT)/%.ipynb: notebooks/%.ipynb report/config/$(CONFIG)/%.yaml $(CODE) | $(STAMP) data
-	$(PY) -m report_tools run $< --params report/config/$(CONFIG)/$*.yaml --dataset $(DATASET) --output $@
+	$(BUILD) run $< --params report/config/$(CONFIG)/$*.yaml --dataset $(DATASET) --output $@
 
-$(HTML): $(EXECUTED) $(MATHJAX) $(TEMPLATE) report_tools.py
-	$(PY) -m report_tools render $(EXECUTED) --html $@ --dataset $(DATASET) \
+$(HTML): $(EXECUTED) $(MATHJAX) $(TEMPLATE) report/report_build.py $(CODE)
+	$(BUILD) render $(EXECUTED) --html $@ --dataset $(DATASET) \
 	  --config-name $(CONFIG) --params $(NOTEBOOKS:%=report/config/$(CONFIG)/%.yaml)
 
 # The PDF needs Chromium: installed with apt-get where we have the rights,
 # else one line says what to run; the HTML is there either way.
 $(PDF): $(HTML)
-	@if ! $(PY) -c "import report_tools, sys; sys.exit(report_tools.find_chromium() is None)"; then \
+	@if ! $(BUILD) has-chromium; then \
 	  if command -v apt-get >/dev/null && [ -n "$(AS_ROOT)" ]; then \
 	    echo "[report] installing Chromium and poppler-utils with apt-get, for the PDF"; \
 	    $(AS_ROOT) apt-get update -q >/dev/null && \
 	    DEBIAN_FRONTEND=noninteractive $(AS_ROOT) apt-get install -y -q --no-install-recommends chromium poppler-utils >/dev/null; \
 	  fi; \
 	fi
-	@if $(PY) -c "import report_tools, sys; sys.exit(report_tools.find_chromium() is None)"; then \
-	  $(PY) -m report_tools pdf $< $@; \
+	@if $(BUILD) has-chromium; then \
+	  $(BUILD) pdf $< $@; \
 	else \
 	  echo "[report] no Chromium, so no PDF (the HTML is $<). To get it: sudo apt-get install chromium && make report"; \
 	fi
 
 # --- tests ---------------------------------------------------------------------
 
-# The small configuration's report is what the rendering tests read.
+# Lint and format check first (seconds), then the small configuration's
+# report, which the rendering tests read, then every test.
+# nbval executes the baselines afresh: their checkpoints from an earlier
+# run are removed first, so that it trains rather than resumes.
 test: $(STAMP) data
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(MAKE) --no-print-directory report CONFIG=small DATASET=mnist
+	rm -rf tests/baselines/build
 	$(PY) -m pytest
 
 # Regenerate the executed notebooks that nbval compares against.
 baselines: $(STAMP) data
 	@mkdir -p tests/baselines
 	@for nb in $(NOTEBOOKS); do \
-	  $(PY) -m report_tools run notebooks/$$nb.ipynb --params report/config/small/$$nb.yaml \
+	  $(BUILD) run notebooks/$$nb.ipynb --params report/config/small/$$nb.yaml \
 	    --dataset mnist --output tests/baselines/$$nb.ipynb --cwd tests/baselines \
 	    --out-dir build/$$nb --baseline || exit 1; \
 	done

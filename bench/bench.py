@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 import mlp_core as mc
-import mnist_data as md
+from dlia_a2 import data as md
+from dlia_a2 import training
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = ((784, 10), (784, 100, 10), (784, 800, 10))
@@ -40,10 +41,9 @@ LR = 0.05
 
 
 def core_epoch(X, y, sizes, params, seed):
-    cfg = mc.TrainConfig(layer_sizes=sizes, learning_rate=LR, batch_size=BATCH,
-                         epochs=1)
+    cfg = training.TrainConfig(layer_sizes=sizes, learning_rate=LR, batch_size=BATCH, epochs=1)
     t = time.perf_counter()
-    p, _ = mc.train_model(X, y, cfg, np.random.default_rng(seed), params=params)
+    p, _ = training.train(X, y, cfg, np.random.default_rng(seed), params=params)
     return time.perf_counter() - t, p
 
 
@@ -68,7 +68,7 @@ def torch_epoch(torch, Xt, yt, sizes, params, seed):
     Xs, ys = Xt[perm], yt[perm]
     for s in range(0, len(Xs), BATCH):
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(Xs[s:s + BATCH]), ys[s:s + BATCH])
+        loss = loss_fn(model(Xs[s : s + BATCH]), ys[s : s + BATCH])
         loss.backward()
         opt.step()
     elapsed = time.perf_counter() - t
@@ -88,13 +88,13 @@ def matmul_epoch(X, sizes, params, seed):
     dZs = [np.ones((BATCH, n), np.float32) * 1e-3 for n in sizes[1:]]
     t = time.perf_counter()
     for s in range(0, len(Xs), BATCH):
-        A = Xs[s:s + BATCH]
+        A = Xs[s : s + BATCH]
         acts = [A]
         for W in Ws:
             A = A @ W.T
             acts.append(A)
         for l in range(len(Ws) - 1, -1, -1):
-            dZ = dZs[l][:len(A)]
+            dZ = dZs[l][: len(A)]
             dZ.T @ acts[l]
             if l > 0:
                 dZ @ Ws[l]
@@ -106,7 +106,7 @@ def shuffle_epoch(X, y, seed):
     data into the reused buffer, as random_mini_batches does it."""
     bufs = (np.empty_like(X), np.empty_like(y))
     t = time.perf_counter()
-    mc.random_mini_batches(X, y, BATCH, np.random.default_rng(seed), out=bufs)
+    training.shuffled_batches(X, y, BATCH, np.random.default_rng(seed), bufs)
     return time.perf_counter() - t
 
 
@@ -126,33 +126,35 @@ def blas_peak(reps=5, n=2048):
         t = time.perf_counter()
         a @ b
         times.append(time.perf_counter() - t)
-    return 2 * n ** 3 / min(times) / 1e9
+    return 2 * n**3 / min(times) / 1e9
 
 
 def peak_memory_child():
     """Peak RSS of a full-size run: 784-800-10 on all 60,000 images, with
     evaluation on training, validation-sized and test sets."""
     code = (
-        "import numpy as np, resource, mlp_core as mc, mnist_data as md\n"
+        "import numpy as np, resource\nfrom dlia_a2 import data as md, training\n"
         "ds = md.load('mnist')\n"
         "X, y = md.to_float(ds.x_train), ds.y_train\n"
         "Xt, yt = md.to_float(ds.x_test), ds.y_test\n"
-        "cfg = mc.TrainConfig(layer_sizes=(784, 800, 10), learning_rate=0.05, "
+        "cfg = training.TrainConfig(layer_sizes=(784, 800, 10), learning_rate=0.05, "
         "batch_size=64, epochs=1, eval_every=300)\n"
-        "mc.train_model(X, y, cfg, np.random.default_rng(0), eval_sets={'train': (X, y), "
+        "training.train(X, y, cfg, np.random.default_rng(0), eval_sets={'train': (X, y), "
         "'val': (X[:10000], y[:10000]), 'test': (Xt, yt)})\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                         text=True, check=True).stdout
-    return int(out.strip().splitlines()[-1]) / 1024   # KiB -> MiB
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return int(out.strip().splitlines()[-1]) / 1024  # KiB -> MiB
 
 
 def blas_info():
     try:
         import threadpoolctl
-        return [{k: i.get(k) for k in ("internal_api", "version", "architecture",
-                                         "num_threads")}
-                for i in threadpoolctl.threadpool_info()]
+
+        return [
+            {k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+            for i in threadpoolctl.threadpool_info()
+        ]
     except ImportError:
         return []
 
@@ -162,10 +164,10 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=5, help="repetitions (default 5)")
     p.add_argument("--no-torch", action="store_true", help="time the core only")
     p.add_argument("--out", type=Path, default=HERE / "results.json")
-    p.add_argument("--readme", action="store_true",
-                   help="also write the table into README.md")
-    p.add_argument("--table-only", action="store_true",
-                   help="print (and with --readme write) the table of --out; time nothing")
+    p.add_argument("--readme", action="store_true", help="also write the table into README.md")
+    p.add_argument(
+        "--table-only", action="store_true", help="print (and with --readme write) the table of --out; time nothing"
+    )
     args = p.parse_args(argv)
     if args.table_only:
         info = json.loads(args.out.read_text())
@@ -179,8 +181,9 @@ def main(argv=None):
         try:
             import torch
         except ImportError:
-            sys.exit("PyTorch is not installed: run 'make bench' (it installs "
-                     "bench/requirements.txt), or pass --no-torch")
+            sys.exit(
+                "PyTorch is not installed: run 'make bench' (it installs bench/requirements.txt), or pass --no-torch"
+            )
     ds = md.load("mnist")
     X, y = md.to_float(ds.x_train), ds.y_train
     Xt = yt = None
@@ -194,7 +197,7 @@ def main(argv=None):
         agree = None
         for rep in range(args.reps):
             seed = 100 + rep
-            time.sleep(0.5)   # let the other library's idle threads stop spinning
+            time.sleep(0.5)  # let the other library's idle threads stop spinning
             t, p_core = core_epoch(X, y, sizes, params, seed)
             core_t.append(t)
             mm_t.append(matmul_epoch(X, sizes, params, seed))
@@ -204,37 +207,56 @@ def main(argv=None):
                 t, p_torch = torch_epoch(torch, Xt, yt, sizes, params, seed)
                 torch_t.append(t)
                 if agree is None:
-                    agree = max(float(np.max(np.abs(p_core[k] - p_torch[k])))
-                                for k in p_core)
+                    agree = max(float(np.max(np.abs(p_core[k] - p_torch[k]))) for k in p_core)
         core_m, mm_m = statistics.median(core_t), statistics.median(mm_t)
-        row = {"sizes": "-".join(map(str, sizes)), "core_s": core_m,
-               "core_all_s": core_t, "matmul_s": mm_m,
-               "matmul_share": mm_m / core_m,
-               "shuffle_share": statistics.median(sh_t) / core_m,
-               "core_gflops": epoch_flops(sizes, len(X)) / core_m / 1e9}
+        row = {
+            "sizes": "-".join(map(str, sizes)),
+            "core_s": core_m,
+            "core_all_s": core_t,
+            "matmul_s": mm_m,
+            "matmul_share": mm_m / core_m,
+            "shuffle_share": statistics.median(sh_t) / core_m,
+            "core_gflops": epoch_flops(sizes, len(X)) / core_m / 1e9,
+        }
         if torch_t:
-            row.update(torch_s=statistics.median(torch_t), torch_all_s=torch_t,
-                       ratio=core_m / statistics.median(torch_t),
-                       max_weight_difference=agree)
+            row.update(
+                torch_s=statistics.median(torch_t),
+                torch_all_s=torch_t,
+                ratio=core_m / statistics.median(torch_t),
+                max_weight_difference=agree,
+            )
         results.append(row)
-        print(f"  {row['sizes']}: core {core_m:.3f} s"
-              + (f", torch {row['torch_s']:.3f} s, ratio {row['ratio']:.2f}"
-                 if torch_t else ""), file=sys.stderr, flush=True)
+        print(
+            f"  {row['sizes']}: core {core_m:.3f} s"
+            + (f", torch {row['torch_s']:.3f} s, ratio {row['ratio']:.2f}" if torch_t else ""),
+            file=sys.stderr,
+            flush=True,
+        )
 
     peak = blas_peak()
     mem = peak_memory_child()
     info = {
         "date": dt.date.today().isoformat(),
-        "cpu": next((l.split(":", 1)[1].strip() for l in
-                     Path("/proc/cpuinfo").read_text().splitlines()
-                     if l.startswith("model name")), platform.processor()),
-        "cores": os.cpu_count(), "python": platform.python_version(),
-        "numpy": np.__version__, "torch": getattr(torch, "__version__", None),
+        "cpu": next(
+            (
+                l.split(":", 1)[1].strip()
+                for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")
+            ),
+            platform.processor(),
+        ),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": getattr(torch, "__version__", None),
         "torch_threads": torch.get_num_threads() if torch else None,
         "blas": blas_info(),
         "blas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
-        "blas_peak_gflops": peak, "peak_rss_mib_784_800_10": mem,
-        "reps": args.reps, "batch_size": BATCH, "results": results,
+        "blas_peak_gflops": peak,
+        "peak_rss_mib_784_800_10": mem,
+        "reps": args.reps,
+        "batch_size": BATCH,
+        "results": results,
     }
     args.out.write_text(json.dumps(info, indent=1) + "\n")
     print(table(info))
@@ -247,30 +269,38 @@ def update_readme(text: str, readme: Path = HERE.parent / "README.md") -> None:
     start, end = "<!-- bench-table -->", "<!-- /bench-table -->"
     doc = readme.read_text()
     i, j = doc.index(start), doc.index(end)
-    readme.write_text(doc[:i + len(start)] + "\n" + text + "\n" + doc[j:])
+    readme.write_text(doc[: i + len(start)] + "\n" + text + "\n" + doc[j:])
 
 
 def table(info) -> str:
-    blas = ", ".join(f"{b['internal_api']} {b['version']} {b['architecture']} "
-                     f"{b['num_threads']} threads" for b in info["blas"])
-    lines = [f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), "
-             f"NumPy {info['numpy']} ({blas}), PyTorch {info['torch']} "
-             f"({info['torch_threads']} threads); median of {info['reps']} "
-             f"interleaved epochs, 60,000 images, batch {info['batch_size']}.",
-             "",
-             "| network | core s/epoch | PyTorch s/epoch | core / PyTorch | "
-             "core time in matmul | in the shuffle | core GFLOP/s |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    blas = ", ".join(
+        f"{b['internal_api']} {b['version']} {b['architecture']} {b['num_threads']} threads" for b in info["blas"]
+    )
+    lines = [
+        f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), "
+        f"NumPy {info['numpy']} ({blas}), PyTorch {info['torch']} "
+        f"({info['torch_threads']} threads); median of {info['reps']} "
+        f"interleaved epochs, 60,000 images, batch {info['batch_size']}.",
+        "",
+        "| network | core s/epoch | PyTorch s/epoch | core / PyTorch | "
+        "core time in matmul | in the shuffle | core GFLOP/s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in info["results"]:
-        lines.append(f"| {r['sizes']} | {r['core_s']:.3f} | "
-                     f"{r.get('torch_s', float('nan')):.3f} | "
-                     f"{r.get('ratio', float('nan')):.2f} | "
-                     f"{r['matmul_share']:.0%} | {r.get('shuffle_share', float('nan')):.0%} | "
-                     f"{r['core_gflops']:.1f} |")
-    lines += ["", f"Float32 matrix-multiply peak of this machine's BLAS "
-              f"(2048x2048): {info['blas_peak_gflops']:.0f} GFLOP/s. Peak "
-              f"resident memory of a full 784-800-10 run with evaluation on "
-              f"all sets: {info['peak_rss_mib_784_800_10']:.0f} MiB."]
+        lines.append(
+            f"| {r['sizes']} | {r['core_s']:.3f} | "
+            f"{r.get('torch_s', float('nan')):.3f} | "
+            f"{r.get('ratio', float('nan')):.2f} | "
+            f"{r['matmul_share']:.0%} | {r.get('shuffle_share', float('nan')):.0%} | "
+            f"{r['core_gflops']:.1f} |"
+        )
+    lines += [
+        "",
+        f"Float32 matrix-multiply peak of this machine's BLAS "
+        f"(2048x2048): {info['blas_peak_gflops']:.0f} GFLOP/s. Peak "
+        f"resident memory of a full 784-800-10 run with evaluation on "
+        f"all sets: {info['peak_rss_mib_784_800_10']:.0f} MiB.",
+    ]
     return "\n".join(lines)
 
 

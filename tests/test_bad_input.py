@@ -8,23 +8,28 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mlp_core as mc
-import mnist_data as md
-import report_tools
+import report_build
+from dlia_a2 import data as md
+from dlia_a2 import training
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- damaged downloads ----------------------------------------------------------
 
+
 def tiny_mnist():
     r = np.random.default_rng(1)
-    return {"train-images": md.to_idx(r.integers(0, 256, (4, 28, 28), dtype=np.uint8)),
-            "train-labels": md.to_idx(r.integers(0, 10, 4).astype(np.uint8)),
-            "t10k-images": md.to_idx(r.integers(0, 256, (2, 28, 28), dtype=np.uint8)),
-            "t10k-labels": md.to_idx(r.integers(0, 10, 2).astype(np.uint8))}
+    return {
+        "train-images": md.to_idx(r.integers(0, 256, (4, 28, 28), dtype=np.uint8)),
+        "train-labels": md.to_idx(r.integers(0, 10, 4).astype(np.uint8)),
+        "t10k-images": md.to_idx(r.integers(0, 256, (2, 28, 28), dtype=np.uint8)),
+        "t10k-labels": md.to_idx(r.integers(0, 10, 2).astype(np.uint8)),
+    }
 
 
 @pytest.fixture
@@ -32,8 +37,7 @@ def mirror(monkeypatch):
     """A fake mirror serving the tiny files gzipped; `damage` alters one."""
     raw = tiny_mnist()
     gz = {k: gzip.compress(v, mtime=0) for k, v in raw.items()}
-    files = {k: (md.SPECS["mnist"].files[k][0], hashlib.sha256(v).hexdigest(), len(v))
-             for k, v in raw.items()}
+    files = {k: (md.SPECS["mnist"].files[k][0], hashlib.sha256(v).hexdigest(), len(v)) for k, v in raw.items()}
     md5 = {k: hashlib.md5(v).hexdigest() for k, v in gz.items()}
     served = dict(gz)
 
@@ -49,8 +53,7 @@ def mirror(monkeypatch):
         return Response(served[key])
 
     monkeypatch.setattr(md.urllib.request, "urlopen", urlopen)
-    monkeypatch.setitem(md.SPECS, "mnist", md._Spec(files, md5, ("http://mirror.test/",),
-                                                    tuple("0123456789")))
+    monkeypatch.setitem(md.SPECS, "mnist", md._Spec(files, md5, ("http://mirror.test/",), tuple("0123456789")))
     return served, gz, md5
 
 
@@ -80,11 +83,14 @@ def test_damaged_download_is_refused_and_nothing_cached(mirror, tmp_path, kind):
     assert not list((tmp_path / "mnist").glob("*ubyte"))
 
 
-@pytest.mark.parametrize("kind,match", [
-    ("wrong magic", "train-images-idx3-ubyte from http://mirror.test/.* fails its check"),
-    ("wrong dimensions", "fails its check"),
-    ("not gzip", "not a valid gzip file"),
-])
+@pytest.mark.parametrize(
+    "kind,match",
+    [
+        ("wrong magic", "train-images-idx3-ubyte from http://mirror.test/.* fails its check"),
+        ("wrong dimensions", "fails its check"),
+        ("not gzip", "not a valid gzip file"),
+    ],
+)
 def test_wrong_content_with_matching_md5_is_refused(mirror, tmp_path, kind, match):
     served, gz, md5 = mirror
     raw = gzip.decompress(gz["train-images"])
@@ -95,7 +101,7 @@ def test_wrong_content_with_matching_md5_is_refused(mirror, tmp_path, kind, matc
     else:
         bad = b"this is not gzip at all"
     served["train-images"] = bad
-    md5["train-images"] = hashlib.md5(bad).hexdigest()   # a mirror that lies consistently
+    md5["train-images"] = hashlib.md5(bad).hexdigest()  # a mirror that lies consistently
     with pytest.raises(md.DataError, match=match):
         md.fetch("mnist", tmp_path, sources=("mirrors",))
 
@@ -115,44 +121,50 @@ def test_unknown_source_is_refused(tmp_path):
 
 # --- report parameters ----------------------------------------------------------
 
+
 def test_unknown_notebook_parameter_is_refused(tmp_path):
     params = tmp_path / "p.yaml"
     params.write_text("learning_rate: 0.1\nlearnig_rate: 0.2\n")
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['learnig_rate'\].*declares"):
-        report_tools.load_parameters(ROOT / "notebooks" / "2_one_layer.ipynb", params)
+        report_build.load_parameters(ROOT / "notebooks" / "2_one_layer.ipynb", params)
 
 
 def test_parameter_file_must_be_a_mapping(tmp_path):
     params = tmp_path / "p.yaml"
     params.write_text("- 1\n- 2\n")
     with pytest.raises(ValueError, match="must be a mapping"):
-        report_tools.load_parameters(ROOT / "notebooks" / "2_one_layer.ipynb", params)
+        report_build.load_parameters(ROOT / "notebooks" / "2_one_layer.ipynb", params)
 
 
 def test_unknown_dataset_for_a_report_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown data set 'cifar'"):
-        report_tools.run_notebook(ROOT / "notebooks" / "2_one_layer.ipynb",
-                                  ROOT / "report" / "config" / "small" / "2_one_layer.yaml",
-                                  tmp_path / "out.ipynb", str(tmp_path), "cifar")
+        report_build.run_notebook(
+            ROOT / "notebooks" / "2_one_layer.ipynb",
+            ROOT / "report" / "config" / "small" / "2_one_layer.yaml",
+            tmp_path / "out.ipynb",
+            str(tmp_path),
+            "cifar",
+        )
 
 
 def test_checkpoint_interval_must_be_a_whole_number():
     X = np.zeros((4, 3), np.float32)
     y = np.array([0, 1, 0, 1])
     with pytest.raises(ValueError, match="checkpoint_every"):
-        mc.train_model(X, y, mc.TrainConfig(layer_sizes=(3, 2), batch_size=2),
-                       np.random.default_rng(0), checkpoint_every=-1)
+        training.train(
+            X, y, training.TrainConfig(layer_sizes=(3, 2), batch_size=2), np.random.default_rng(0), checkpoint_every=-1
+        )
 
 
 # --- properties -----------------------------------------------------------------
 
 sizes = st.lists(st.integers(1, 12), min_size=1, max_size=3).flatmap(
-    lambda hidden: st.integers(2, 6).map(lambda c: [hidden[0] + 1, *hidden[1:], c]))
+    lambda hidden: st.integers(2, 6).map(lambda c: [hidden[0] + 1, *hidden[1:], c])
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(layer_sizes=sizes, n=st.integers(1, 20), activation=st.sampled_from(mc.ACTIVATIONS),
-       seed=st.integers(0, 2**31))
+@given(layer_sizes=sizes, n=st.integers(1, 20), activation=st.sampled_from(mc.ACTIVATIONS), seed=st.integers(0, 2**31))
 def test_forward_backward_shapes_for_any_network(layer_sizes, n, activation, seed):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, layer_sizes[0])).astype(np.float32)
@@ -160,7 +172,8 @@ def test_forward_backward_shapes_for_any_network(layer_sizes, n, activation, see
     params = mc.initialize_parameters(layer_sizes, rng, init="he")
     scores, caches = mc.model_forward(X, params, activation)
     assert scores.shape == (n, layer_sizes[-1]) and scores.dtype == np.float32
-    loss, grads = mc.model_backward(scores, y, caches, activation)
+    loss, dscores = mc.softmax_cross_entropy(scores, y)
+    grads = mc.model_backward(dscores, caches)
     assert np.isfinite(loss) and loss >= 0
     for k, p in params.items():
         assert grads["d" + k].shape == p.shape
@@ -182,10 +195,9 @@ def test_mini_batches_partition_any_data_set(n, data):
 
 
 @settings(max_examples=40, deadline=None)
-@given(bad=st.sampled_from([np.nan, np.inf, -np.inf]), i=st.integers(0, 59),
-       j=st.integers(0, 4))
+@given(bad=st.sampled_from([np.nan, np.inf, -np.inf]), i=st.integers(0, 59), j=st.integers(0, 4))
 def test_any_non_finite_pixel_is_refused(bad, i, j):
     X = np.zeros((60, 5), np.float32)
     X[i, j] = bad
     with pytest.raises(ValueError, match="1 NaN or infinite"):
-        mc.check_inputs(X, np.zeros(60, dtype=int), 5, 2)
+        training.check_inputs(X, np.zeros(60, dtype=int), 5, 2)

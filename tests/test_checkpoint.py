@@ -11,8 +11,9 @@ import time
 import numpy as np
 import pytest
 
-import checkpoint as ck
-import mlp_core as mc
+from dlia_a2 import checkpoint as ck
+from dlia_a2 import training
+from dlia_a2.training import TrainConfig
 
 
 def data(n=400, d=30, c=5, seed=0):
@@ -29,32 +30,37 @@ def same(p, q):
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
 def test_resume_from_any_checkpoint_gives_same_bits(optimizer):
     X, y = data()
-    cfg = mc.TrainConfig(layer_sizes=(30, 16, 5), init="he", learning_rate=0.01,
-                         batch_size=32, epochs=3, optimizer=optimizer, eval_every=5)
+    cfg = TrainConfig(
+        layer_sizes=(30, 16, 5),
+        init="he",
+        learning_rate=0.01,
+        batch_size=32,
+        epochs=3,
+        optimizer=optimizer,
+        eval_every=5,
+    )
     sets = {"train": (X, y)}
     saved = []
     keep = lambda s: saved.append(copy.deepcopy(s))
-    p_full, h_full = mc.train_model(X, y, cfg, np.random.default_rng(9), eval_sets=sets,
-                                    on_checkpoint=keep, checkpoint_every=7)
+    p_full, h_full = training.train(
+        X, y, cfg, np.random.default_rng(9), eval_sets=sets, on_checkpoint=keep, checkpoint_every=7
+    )
     assert len(saved) > 5
     assert any(s.batch for s in saved) and any(not s.batch for s in saved)
-    for state in saved:   # mid-epoch and epoch-end checkpoints alike
-        p, h = mc.train_model(X, y, cfg, np.random.default_rng(12345), eval_sets=sets,
-                              resume=copy.deepcopy(state))
+    for state in saved:  # mid-epoch and epoch-end checkpoints alike
+        p, h = training.train(X, y, cfg, np.random.default_rng(12345), eval_sets=sets, resume=copy.deepcopy(state))
         assert same(p, p_full), (state.epoch, state.batch)
         assert h.to_dict() == h_full.to_dict()
 
 
 def test_checkpoint_file_roundtrip_without_pickle(tmp_path):
     X, y = data()
-    cfg = mc.TrainConfig(layer_sizes=(30, 5), epochs=1, optimizer="adam",
-                         learning_rate=0.01)
+    cfg = TrainConfig(layer_sizes=(30, 5), epochs=1, optimizer="adam", learning_rate=0.01)
     states = []
-    mc.train_model(X, y, cfg, np.random.default_rng(0),
-                   on_checkpoint=lambda s: states.append(copy.deepcopy(s)))
+    training.train(X, y, cfg, np.random.default_rng(0), on_checkpoint=lambda s: states.append(copy.deepcopy(s)))
     path = ck.save(tmp_path / "run", states[-1], cfg, "abc")
     assert path.suffix == ".npz" and path.with_suffix(".json").exists()
-    with np.load(path, allow_pickle=False) as z:   # arrays only
+    with np.load(path, allow_pickle=False) as z:  # arrays only
         assert "param/W1" in z.files and "opt/m_W1" in z.files
     state, meta = ck.load(path)
     assert meta["fingerprint"] == "abc" and meta["config"] == cfg.to_dict()
@@ -72,13 +78,13 @@ def test_damaged_checkpoint_is_refused_with_its_name(tmp_path):
 
 def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
     X, y = data()
-    cfg = mc.TrainConfig(layer_sizes=(30, 5), epochs=2, learning_rate=0.1)
+    cfg = TrainConfig(layer_sizes=(30, 5), epochs=2, learning_rate=0.1)
     logs = []
     p1, _ = ck.train_resumable(X, y, cfg, 0, tmp_path / "run", log=logs.append)
-    other = mc.TrainConfig(layer_sizes=(30, 5), epochs=2, learning_rate=0.2)
+    other = TrainConfig(layer_sizes=(30, 5), epochs=2, learning_rate=0.2)
     p2, _ = ck.train_resumable(X, y, other, 0, tmp_path / "run", log=logs.append)
     assert "another run" in logs[-1]
-    fresh, _ = mc.train_model(X, y, other, np.random.default_rng(0))
+    fresh, _ = training.train(X, y, other, np.random.default_rng(0))
     assert same(p2, fresh)
     ck.train_resumable(X, y, other, 0, tmp_path / "run", log=logs.append)
     assert "resuming" in logs[-1] and "epoch 2" in logs[-1]
@@ -86,7 +92,7 @@ def test_checkpoint_of_another_run_is_not_resumed(tmp_path):
 
 def test_damaged_checkpoint_file_is_ignored_and_replaced(tmp_path):
     X, y = data()
-    cfg = mc.TrainConfig(layer_sizes=(30, 5), epochs=1)
+    cfg = TrainConfig(layer_sizes=(30, 5), epochs=1)
     (tmp_path / "run.npz").write_bytes(b"garbage")
     logs = []
     p, _ = ck.train_resumable(X, y, cfg, 0, tmp_path / "run", log=logs.append)
@@ -95,13 +101,15 @@ def test_damaged_checkpoint_file_is_ignored_and_replaced(tmp_path):
 
 
 CHILD = textwrap.dedent("""
-    import sys, numpy as np, checkpoint as ck, mlp_core as mc
+    import sys, numpy as np
+    from dlia_a2 import checkpoint as ck
+    from dlia_a2.training import TrainConfig
     r = np.random.default_rng(0)
     centres = r.standard_normal((10, 200)) * 2
     y = r.integers(0, 10, 6000)
     X = (centres[y] + r.standard_normal((6000, 200))).astype(np.float32)
-    cfg = mc.TrainConfig(layer_sizes=(200, 256, 10), init="he", learning_rate=0.01,
-                         batch_size=32, epochs=int(sys.argv[3]), optimizer="momentum",
+    cfg = TrainConfig(layer_sizes=(200, 256, 10), init="he", learning_rate=0.01,
+                      batch_size=32, epochs=int(sys.argv[3]), optimizer="momentum",
                          eval_every=50)
     path = sys.argv[1]
     p, h = ck.train_resumable(X, y, cfg, 7, path if path != "-" else sys.argv[2] + ".tmp",
@@ -111,13 +119,14 @@ CHILD = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT], ids=["kill", "ctrl-c"])
 def test_killed_training_resumes_bit_identical(tmp_path, how):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
-    run = lambda *a: subprocess.Popen([sys.executable, str(script), *map(str, a)],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                      text=True)
+    run = lambda *a: subprocess.Popen(
+        [sys.executable, str(script), *map(str, a)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     # the uninterrupted run
     ref = run(tmp_path / "ref-ckpt", tmp_path / "ref.npz", 6)
     assert ref.wait(timeout=300) == 0, ref.stderr.read()
@@ -125,11 +134,13 @@ def test_killed_training_resumes_bit_identical(tmp_path, how):
     ckpt = tmp_path / "ckpt.npz"
     child = run(ckpt, tmp_path / "out.npz", 6)
     deadline = time.time() + 120
-    def saved_iteration():   # the npz is authoritative; it is replaced atomically
+
+    def saved_iteration():  # the npz is authoritative; it is replaced atomically
         return ck.load(ckpt)[0].iteration if ckpt.exists() else -1
+
     while time.time() < deadline and saved_iteration() < 300:
         time.sleep(0.05)
-    time.sleep(0.137)          # somewhere inside an iteration
+    time.sleep(0.137)  # somewhere inside an iteration
     child.send_signal(how)
     err = child.communicate(timeout=60)[1]
     assert child.returncode != 0, "the child finished before it was stopped"
@@ -150,8 +161,9 @@ def test_killed_training_resumes_bit_identical(tmp_path, how):
 
 def test_checkpoint_from_another_blas_thread_count_is_not_resumed(tmp_path):
     from threadpoolctl import threadpool_limits
+
     X, y = data()
-    cfg = mc.TrainConfig(layer_sizes=(30, 5), epochs=1)
+    cfg = TrainConfig(layer_sizes=(30, 5), epochs=1)
     with threadpool_limits(1):
         one = ck.fingerprint(X, y, cfg, 0)
     with threadpool_limits(2):

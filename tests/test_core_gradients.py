@@ -27,7 +27,7 @@ def test_activation_backward_matches_numerical(rng, name):
     fwd = getattr(mc, f"{name}_forward")
     bwd = getattr(mc, f"{name}_backward")
     Z = rng.standard_normal((6, 5))
-    Z[np.abs(Z) < 1e-3] = 0.5   # keep ReLU's kink away from the step h
+    Z[np.abs(Z) < 1e-3] = 0.5  # keep ReLU's kink away from the step h
     dA = rng.standard_normal((6, 5))
     f = lambda: float(np.sum(fwd(Z)[0] * dA))
     _, cache = fwd(Z)
@@ -44,8 +44,9 @@ def test_softmax_cross_entropy_backward_matches_numerical(rng, labels):
     assert rel_error(dZ, numerical_gradient(f, Z)) < TOL
 
 
-@pytest.mark.parametrize("sizes", [[12, 10], [12, 7, 10], [12, 9, 6, 10]],
-                         ids=["one-layer", "two-layer", "three-layer"])
+@pytest.mark.parametrize(
+    "sizes", [[12, 10], [12, 7, 10], [12, 9, 6, 10]], ids=["one-layer", "two-layer", "three-layer"]
+)
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 def test_model_backward_matches_numerical(rng, sizes, activation):
     X = rng.standard_normal((6, sizes[0]))
@@ -53,7 +54,8 @@ def test_model_backward_matches_numerical(rng, sizes, activation):
     params = mc.initialize_parameters(sizes, rng, init="he", dtype=np.float64)
     loss_of = lambda: mc.compute_loss(mc.model_forward(X, params, activation)[0], y)
     scores, caches = mc.model_forward(X, params, activation)
-    loss, grads = mc.model_backward(scores, y, caches, activation)
+    loss, dscores = mc.softmax_cross_entropy(scores, y)
+    grads = mc.model_backward(dscores, caches)
     assert loss == pytest.approx(loss_of(), rel=1e-12)
     assert set(grads) == {"d" + k for k in params}
     for k, p in params.items():
@@ -68,10 +70,11 @@ def test_gradients_stay_float32(rng):
     params = mc.initialize_parameters([12, 8, 10], rng)
     scores, caches = mc.model_forward(X, params)
     assert scores.dtype == np.float32
-    _, grads = mc.model_backward(scores, y, caches)
-    assert all(g.dtype == np.float32 for g in grads.values())
-    _, grads = mc.model_backward(scores, np.eye(10)[y], caches)   # float64 one-hot
-    assert all(g.dtype == np.float32 for g in grads.values())
+    for labels in (y, np.eye(10)[y]):  # indices, float64 one-hot
+        _, dscores = mc.softmax_cross_entropy(scores, labels)
+        assert dscores.dtype == np.float32
+        grads = mc.model_backward(dscores, caches)
+        assert all(g.dtype == np.float32 for g in grads.values())
 
 
 def test_forward_and_backward_do_not_mutate_inputs(rng):
@@ -82,6 +85,21 @@ def test_forward_and_backward_do_not_mutate_inputs(rng):
     X0 = X.copy()
     scores, caches = mc.model_forward(X, params, "sigmoid")
     s0 = scores.copy()
-    mc.model_backward(scores, y, caches, "sigmoid")
-    assert np.array_equal(X, X0) and np.array_equal(scores, s0)
+    _, dscores = mc.softmax_cross_entropy(scores, y)
+    d0 = dscores.copy()
+    mc.model_backward(dscores, caches)
+    assert np.array_equal(X, X0) and np.array_equal(scores, s0) and np.array_equal(dscores, d0)
     assert all(np.array_equal(before[k], params[k]) for k in params)
+
+
+def test_backward_uses_the_activation_of_the_forward_pass(rng):
+    """The caches carry the activation: a sigmoid network's gradients need no
+    second mention of "sigmoid" (the trap of a backward pass that defaulted
+    to ReLU)."""
+    X = rng.standard_normal((5, 6))
+    y = rng.integers(0, 3, 5)
+    params = mc.initialize_parameters([6, 4, 3], rng, init="lecun", dtype=np.float64)
+    loss_of = lambda: mc.compute_loss(mc.model_forward(X, params, "sigmoid")[0], y)
+    scores, caches = mc.model_forward(X, params, "sigmoid")
+    grads = mc.model_backward(mc.softmax_cross_entropy(scores, y)[1], caches)
+    assert rel_error(grads["dW1"], numerical_gradient(loss_of, params["W1"])) < TOL

@@ -28,7 +28,7 @@ def test_loss_equals_negative_log_likelihood_of_softmax(rng):
 def test_loss_finite_for_huge_logits(dtype):
     Z = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4], [0.0, 0.0, -1e4]], dtype=dtype)
     y = np.array([1, 0, 2])
-    with np.errstate(over="raise", invalid="raise", divide="raise"):   # no warning
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # no warning
         loss, dZ = mc.softmax_cross_entropy(Z, y)
         assert math.isfinite(loss) and np.isfinite(dZ).all()
         assert math.isfinite(mc.compute_loss(Z, y))
@@ -49,6 +49,6 @@ def test_softmax_rows_sum_to_one_and_sigmoid_is_stable():
 def test_initial_loss_near_log_num_classes(rng):
     X = rng.random((500, 784), dtype=np.float32)
     y = rng.integers(0, 10, 500)
-    params = mc.initialize_parameters([784, 100, 10], rng)   # N(0, 0.01^2)
+    params = mc.initialize_parameters([784, 100, 10], rng)  # N(0, 0.01^2)
     loss = mc.compute_loss(mc.model_forward(X, params)[0], y)
     assert abs(loss - math.log(10)) < 0.02

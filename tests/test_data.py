@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import mnist_data as md
+from dlia_a2 import data as md
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 # --- the real data ------------------------------------------------------------
+
 
 @pytest.mark.data
 def test_mnist_shapes_dtypes_and_label_counts(mnist):
@@ -42,7 +43,7 @@ def test_mnist_cache_files_match_published_checksums(mnist):
 
 @pytest.mark.data
 def test_train_val_split_is_disjoint_and_seeded(mnist):
-    X = np.arange(60000)   # stand-in ids, to see which rows go where
+    X = np.arange(60000)  # stand-in ids, to see which rows go where
     xa, ya, xv, yv = md.train_val_split(X, mnist.y_train, n_val=10000, seed=3)
     assert len(xa) == 50000 and len(xv) == 10000
     assert not set(xa.tolist()) & set(xv.tolist())
@@ -63,24 +64,24 @@ def test_wheel_pickle_rebuilds_the_original_idx_bytes(monkeypatch):
     parts = tuple((p.astype(np.float32) / 256, l) for p, l in zip(pix, labs))
     blob = gzip.compress(pickle.dumps(parts, protocol=4))
     with pytest.raises(md.DataError, match="fails its check"):
-        md.mnist_from_pickle(blob, "test")   # the real checksums refuse it
-    want = {"train-images": md.to_idx(np.concatenate(pix[:2]).reshape(5, 28, 28)),
-            "train-labels": md.to_idx(np.concatenate(labs[:2])),
-            "t10k-images": md.to_idx(pix[2].reshape(4, 28, 28)),
-            "t10k-labels": md.to_idx(labs[2])}
-    files = {k: (md.SPECS["mnist"].files[k][0], md.sha256_bytes(v), len(v))
-             for k, v in want.items()}
+        md.mnist_from_pickle(blob, "test")  # the real checksums refuse it
+    want = {
+        "train-images": md.to_idx(np.concatenate(pix[:2]).reshape(5, 28, 28)),
+        "train-labels": md.to_idx(np.concatenate(labs[:2])),
+        "t10k-images": md.to_idx(pix[2].reshape(4, 28, 28)),
+        "t10k-labels": md.to_idx(labs[2]),
+    }
+    files = {k: (md.SPECS["mnist"].files[k][0], md.sha256_bytes(v), len(v)) for k, v in want.items()}
     monkeypatch.setitem(md.SPECS, "mnist", md._Spec(files, {}, (), ()))
     assert md.mnist_from_pickle(blob, "test") == want
-    off = tuple((x + np.float32(1e-3), y) for x, y in parts)   # not k/256
+    off = tuple((x + np.float32(1e-3), y) for x, y in parts)  # not k/256
     with pytest.raises(md.DataError, match="not exact multiples of 1/256"):
         md.mnist_from_pickle(gzip.compress(pickle.dumps(off, protocol=4)), "test")
 
 
 def test_fashion_mnist_from_debian_package(tmp_path):
     if not md.DEBIAN_FASHION_DIR.is_dir():
-        pytest.skip("Debian's dataset-fashion-mnist is not installed "
-                    "(make data installs it where it can)")
+        pytest.skip("Debian's dataset-fashion-mnist is not installed (make data installs it where it can)")
     ds = md.load("fashion-mnist", cache_dir=tmp_path)
     assert ds.x_train.shape == (60000, 784) and ds.x_test.shape == (10000, 784)
     assert np.bincount(ds.y_train).tolist() == [6000] * 10
@@ -89,6 +90,7 @@ def test_fashion_mnist_from_debian_package(tmp_path):
 
 
 # --- preprocessing ------------------------------------------------------------
+
 
 def test_to_float_and_one_hot_are_float32():
     x = np.array([[0, 128, 255]], dtype=np.uint8)
@@ -112,13 +114,16 @@ def test_split_refuses_impossible_sizes(n_val):
 
 # --- damage and bad input -----------------------------------------------------
 
+
 def fake_idx_files(folder: Path) -> dict:
     """Write four small valid IDX files and return a spec that trusts them."""
     r = np.random.default_rng(0)
-    arrays = {"train-images": r.integers(0, 256, (6, 28, 28), dtype=np.uint8),
-              "train-labels": r.integers(0, 10, 6).astype(np.uint8),
-              "t10k-images": r.integers(0, 256, (2, 28, 28), dtype=np.uint8),
-              "t10k-labels": r.integers(0, 10, 2).astype(np.uint8)}
+    arrays = {
+        "train-images": r.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+        "train-labels": r.integers(0, 10, 6).astype(np.uint8),
+        "t10k-images": r.integers(0, 256, (2, 28, 28), dtype=np.uint8),
+        "t10k-labels": r.integers(0, 10, 2).astype(np.uint8),
+    }
     files = {}
     folder.mkdir(parents=True, exist_ok=True)
     for key, a in arrays.items():
@@ -132,8 +137,7 @@ def fake_idx_files(folder: Path) -> dict:
 @pytest.fixture
 def fake_mnist(tmp_path, monkeypatch):
     files = fake_idx_files(tmp_path / "mnist")
-    spec = md._Spec(files=files, gz_md5=md.SPECS["mnist"].gz_md5, mirrors=(),
-                    class_names=md.SPECS["mnist"].class_names)
+    spec = md._Spec(files=files, gz_md5=md.SPECS["mnist"].gz_md5, mirrors=(), class_names=md.SPECS["mnist"].class_names)
     monkeypatch.setitem(md.SPECS, "mnist", spec)
     return tmp_path
 
@@ -150,26 +154,30 @@ def test_damaged_cache_file_is_set_aside_never_used(fake_mnist, caplog, damage):
     if damage == "flip":
         data[500] ^= 0xFF
     elif damage == "truncate":
-        data = data[:len(data) // 2]
+        data = data[: len(data) // 2]
     else:
         data = b""
     path.write_bytes(bytes(data))
-    with caplog.at_level(logging.WARNING, "mnist_data"), \
-            pytest.raises(md.DataError, match="could not obtain mnist.*To fix"):
-        md.load("mnist", cache_dir=fake_mnist)     # no source can replace it
+    with (
+        caplog.at_level(logging.WARNING, "dlia_a2.data"),
+        pytest.raises(md.DataError, match="could not obtain mnist.*To fix"),
+    ):
+        md.load("mnist", cache_dir=fake_mnist)  # no source can replace it
     assert "train-images-idx3-ubyte failed its SHA-256 check" in caplog.text
     assert not path.exists()
     assert (fake_mnist / "mnist" / "train-images-idx3-ubyte.damaged").exists()
 
 
-@pytest.mark.parametrize("data,match", [
-    (b"\x00\x00\x08\x03" + np.array([2, 28, 28], ">u4").tobytes() + bytes(100),
-     "truncated or damaged"),
-    (b"\x1f\x8b\x08\x00" + bytes(20), "not an IDX file"),
-    (b"\x00\x00\x0d\x01" + np.array([2], ">u4").tobytes() + bytes(8), "type code"),
-    (b"\x00\x00\x08\x03\x00\x00", "truncated inside its header"),
-    (b"", "not an IDX file"),
-])
+@pytest.mark.parametrize(
+    "data,match",
+    [
+        (b"\x00\x00\x08\x03" + np.array([2, 28, 28], ">u4").tobytes() + bytes(100), "truncated or damaged"),
+        (b"\x1f\x8b\x08\x00" + bytes(20), "not an IDX file"),
+        (b"\x00\x00\x0d\x01" + np.array([2], ">u4").tobytes() + bytes(8), "type code"),
+        (b"\x00\x00\x08\x03\x00\x00", "truncated inside its header"),
+        (b"", "not an IDX file"),
+    ],
+)
 def test_parse_idx_refuses_bad_files(data, match):
     with pytest.raises(md.DataError, match=match):
         md.parse_idx(data, "x.idx")
@@ -186,6 +194,7 @@ def test_unpickler_admits_arrays_only():
     class Evil:
         def __reduce__(self):
             return (os.system, ("echo pwned",))
+
     with pytest.raises(pickle.UnpicklingError, match="refusing to unpickle"):
         md._ArraysOnly(io.BytesIO(pickle.dumps(Evil()))).load()
     arr = np.arange(4, dtype=np.float32)
@@ -193,8 +202,12 @@ def test_unpickler_admits_arrays_only():
 
 
 def test_unreachable_mirrors_fail_fast_with_a_fix(tmp_path, monkeypatch):
-    spec = md._Spec(files=md.SPECS["mnist"].files, gz_md5=md.SPECS["mnist"].gz_md5,
-                    mirrors=("http://127.0.0.1:9/",), class_names=md.SPECS["mnist"].class_names)
+    spec = md._Spec(
+        files=md.SPECS["mnist"].files,
+        gz_md5=md.SPECS["mnist"].gz_md5,
+        mirrors=("http://127.0.0.1:9/",),
+        class_names=md.SPECS["mnist"].class_names,
+    )
     monkeypatch.setitem(md.SPECS, "mnist", spec)
     with pytest.raises(md.DataError, match="no mirror answered.*To fix: connect"):
         md.fetch("mnist", tmp_path, timeout=2, sources=("mirrors",))
@@ -222,6 +235,7 @@ def test_cache_dir_follows_the_environment(monkeypatch, tmp_path):
 
 def test_course_png_folder_is_read(tmp_path):
     from PIL import Image
+
     r = np.random.default_rng(0)
     want = {}
     for part, n in (("Train", 2), ("Test", 1)):
@@ -240,3 +254,23 @@ def test_course_png_folder_is_read(tmp_path):
     shutil.rmtree(tmp_path / "Test" / "3")
     with pytest.raises(md.DataError, match="Test/3 not found"):
         md.load("mnist", course_dir=tmp_path)
+
+
+def test_load_split_holds_out_a_seeded_validation_set_and_subset(fake_mnist, monkeypatch):
+    monkeypatch.setenv(md.CACHE_ENV, str(fake_mnist))
+    X, y, Xv, yv, Xt, yt, names = md.load_split("mnist", n_train=3, n_val=2, seed=4)
+    assert (X.shape, Xv.shape, Xt.shape) == ((3, 784), (2, 784), (2, 784))
+    assert X.dtype == Xv.dtype == Xt.dtype == np.float32
+    assert 0 <= X.min() and X.max() <= 1
+    raw = md.load("mnist")
+    rows = lambda A: {tuple(np.rint(a * 255).astype(np.uint8)) for a in A}
+    train_rows = rows(md.to_float(raw.x_train))
+    assert rows(X) <= train_rows and rows(Xv) <= train_rows and not rows(X) & rows(Xv)
+    assert np.array_equal(Xt, md.to_float(raw.x_test)) and np.array_equal(yt, raw.y_test)
+    again = md.load_split("mnist", n_train=3, n_val=2, seed=4)
+    assert np.array_equal(again[0], X) and np.array_equal(again[2], Xv)
+    other = md.load_split("mnist", n_train=3, n_val=2, seed=5)
+    assert not (np.array_equal(other[0], X) and np.array_equal(other[2], Xv))
+    assert names == md.SPECS["mnist"].class_names
+    with pytest.raises(ValueError, match="n_train must lie between 1 and 4"):
+        md.load_split("mnist", n_train=5, n_val=2)

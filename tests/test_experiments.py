@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-import experiments as ex
-import mlp_core as mc
+from dlia_a2 import experiments as ex
+from dlia_a2.training import TrainConfig
 
 
 def blobs(n=300, d=20, c=4, seed=0):
@@ -14,10 +14,14 @@ def blobs(n=300, d=20, c=4, seed=0):
 
 
 def test_grid_builds_every_combination():
-    base = mc.TrainConfig(layer_sizes=(20, 8, 4))
+    base = TrainConfig(layer_sizes=(20, 8, 4))
     cfgs = ex.grid(base, learning_rate=[0.1, 0.2], hidden_sizes=[[8], [16, 16]])
     assert [(c.learning_rate, c.layer_sizes) for c in cfgs] == [
-        (0.1, (20, 8, 4)), (0.1, (20, 16, 16, 4)), (0.2, (20, 8, 4)), (0.2, (20, 16, 16, 4))]
+        (0.1, (20, 8, 4)),
+        (0.1, (20, 16, 16, 4)),
+        (0.2, (20, 8, 4)),
+        (0.2, (20, 16, 16, 4)),
+    ]
     with pytest.raises(ValueError, match="unknown training setting"):
         ex.grid(base, lr=[0.1])
 
@@ -25,7 +29,7 @@ def test_grid_builds_every_combination():
 def test_search_marks_diverged_runs_and_goes_on():
     X, y = blobs()
     Xv, yv = blobs(seed=1)
-    base = mc.TrainConfig(layer_sizes=(20, 16, 4), init="he", epochs=2, batch_size=16)
+    base = TrainConfig(layer_sizes=(20, 16, 4), init="he", epochs=2, batch_size=16)
     results = ex.search(ex.grid(base, learning_rate=[0.05, 1e5]), X, y, Xv, yv, workers=1)
     assert not results[0].diverged and results[0].final > 0.9
     assert "became" in results[1].diverged and np.isnan(results[1].final)
@@ -37,7 +41,7 @@ def test_search_marks_diverged_runs_and_goes_on():
 def test_parallel_workers_give_the_same_results_as_one():
     X, y = blobs()
     Xv, yv = blobs(seed=1)
-    base = mc.TrainConfig(layer_sizes=(20, 16, 4), init="he", epochs=2)
+    base = TrainConfig(layer_sizes=(20, 16, 4), init="he", epochs=2)
     cfgs = ex.grid(base, learning_rate=[0.02, 0.1], batch_size=[16, 64])
     one = ex.search(cfgs, X, y, Xv, yv, seed=3, workers=1)
     two = ex.search(cfgs, X, y, Xv, yv, seed=3, workers=2)
@@ -48,13 +52,21 @@ def test_parallel_workers_give_the_same_results_as_one():
 def test_train_runs_checkpoint_and_keep_job_order(tmp_path):
     X, y = blobs()
     ex.share(X=X, y=y)
-    jobs = [dict(config=mc.TrainConfig(layer_sizes=(20, 4), epochs=e), seed=s,
-                 checkpoint=tmp_path / f"run{e}-{s}", label="test", data=("X", "y"),
-                 eval_sets={"train": ("X", "y")}) for e, s in ((1, 0), (3, 1))]
+    jobs = [
+        dict(
+            config=TrainConfig(layer_sizes=(20, 4), epochs=e),
+            seed=s,
+            checkpoint=tmp_path / f"run{e}-{s}",
+            label="test",
+            data=("X", "y"),
+            eval_sets={"train": ("X", "y")},
+        )
+        for e, s in ((1, 0), (3, 1))
+    ]
     out = ex.train_runs(jobs, workers=2)
     assert [h.last("iteration") for _, h in out] == [5, 15]
     assert (tmp_path / "run3-1.npz").exists()
-    again = ex.train_runs(jobs, workers=1)   # resumed from the finished checkpoints
+    again = ex.train_runs(jobs, workers=1)  # resumed from the finished checkpoints
     for (p1, _), (p2, _) in zip(out, again):
         assert all(p1[k].tobytes() == p2[k].tobytes() for k in p1)
 

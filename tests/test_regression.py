@@ -5,27 +5,44 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "tests" / "baselines" / "1_partial_derivatives.ipynb"
 
 
 def run_nbval(path: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "--nbval-lax", "--nbval-sanitize-with", str(ROOT / "tests" / "sanitize.cfg"),
-         "--rootdir", str(path.parent), str(path)],
-        capture_output=True, text=True, cwd=path.parent, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--nbval-lax",
+            "--nbval-sanitize-with",
+            str(ROOT / "tests" / "sanitize.cfg"),
+            "--rootdir",
+            str(path.parent),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=path.parent,
+        timeout=300,
+    )
 
 
 def test_baselines_have_checked_outputs():
     for nb_path in (ROOT / "tests" / "baselines").glob("*.ipynb"):
         nb = json.loads(nb_path.read_text())
-        checked = [c for c in nb["cells"]
-                   if "nbval-check-output" in c.get("metadata", {}).get("tags", [])]
+        checked = [c for c in nb["cells"] if "nbval-check-output" in c.get("metadata", {}).get("tags", [])]
         assert checked, f"{nb_path.name} has no cell nbval checks"
         assert all(c["outputs"] for c in checked), f"{nb_path.name}: empty baseline"
 
 
+@pytest.mark.slow
 def test_changed_number_in_baseline_fails(tmp_path):
     nb = json.loads(BASELINE.read_text())
     changed = False

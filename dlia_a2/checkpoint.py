@@ -6,9 +6,9 @@ metadata as JSON; a readable copy of that JSON is written beside it. Files
 are written to a temporary name and renamed, so a run killed at any moment
 leaves the previous checkpoint or the new one, never half of one.
 
-:func:`train_resumable` is :func:`mlp_core.train_model` with this wrapped
+:func:`train_resumable` is :func:`dlia_a2.training.train` with this wrapped
 around it: it resumes from the checkpoint when one for the same run exists
-(same configuration, seed, data and core code), and the result is
+(same configuration, seed, data and training code), and the result is
 bit-identical to a run that was never interrupted.
 """
 
@@ -24,57 +24,61 @@ from pathlib import Path
 import numpy as np
 
 import mlp_core as mc
-from mnist_data import atomic_write
+from dlia_a2 import optimizers, training
+from dlia_a2.environment import blas_info
+from dlia_a2.files import atomic_write
 
 FORMAT = "dlia-a2-checkpoint-1"
-CORE_FILE = Path(mc.__file__)
+# the code whose arithmetic a resumed run must share with the run it continues
+CODE_FILES = tuple(Path(m.__file__) for m in (mc, optimizers, training))
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint file cannot be used; the message names it and says why."""
 
 
-def _blas() -> list:
-    """The BLAS libraries in use and their thread counts: the same sums in
-    another order (more threads, another kernel) round differently."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return []
-    return sorted((i.get("internal_api"), i.get("version"), i.get("architecture"),
-                   i.get("num_threads")) for i in threadpool_info())
-
-
-def fingerprint(X: np.ndarray, y: np.ndarray, config: mc.TrainConfig, seed: int,
-                eval_sets: dict | None = None) -> str:
+def fingerprint(
+    X: np.ndarray, y: np.ndarray, config: training.TrainConfig, seed: int, eval_sets: dict | None = None
+) -> str:
     """What a checkpoint must match to be resumed: the data, the settings,
-    the seed, the source of the core, and the BLAS and its thread count
+    the seed, the source of the core and of the training loop, and the BLAS and its thread count
     (a run continued with another thread count would not give the bits of
     an uninterrupted one)."""
     h = hashlib.sha256()
-    h.update(json.dumps({"config": config.to_dict(), "seed": seed,
-                         "eval_sets": sorted(eval_sets or {}), "blas": _blas()},
-                        sort_keys=True, default=str).encode())
-    for a in (X, y, *(v for pair in sorted((eval_sets or {}).items())
-                      for v in pair[1])):
+    h.update(
+        json.dumps(
+            {"config": config.to_dict(), "seed": seed, "eval_sets": sorted(eval_sets or {}), "blas": blas_info()},
+            sort_keys=True,
+            default=str,
+        ).encode()
+    )
+    for a in (X, y, *(v for pair in sorted((eval_sets or {}).items()) for v in pair[1])):
         a = np.ascontiguousarray(a)
         h.update(str((a.shape, a.dtype.str)).encode())
         h.update(hashlib.sha256(a.data).digest())
-    h.update(CORE_FILE.read_bytes())
+    for f in CODE_FILES:
+        h.update(f.read_bytes())
     return h.hexdigest()
 
 
-def _json_ready(state: mc.TrainState, config: mc.TrainConfig, fp: str) -> dict:
+def _json_ready(state: training.TrainState, config: training.TrainConfig, fp: str) -> dict:
     rng = dict(state.rng_state)
-    rng["state"] = {k: str(v) for k, v in rng["state"].items()}   # 128-bit ints
-    return {"format": FORMAT, "fingerprint": fp, "config": config.to_dict(),
-            "epoch": state.epoch, "batch": state.batch, "iteration": state.iteration,
-            "rng_state": rng, "history": state.history.to_dict(),
-            "params": sorted(state.params), "optimizer_state": sorted(state.optimizer_state)}
+    rng["state"] = {k: str(v) for k, v in rng["state"].items()}  # 128-bit ints
+    return {
+        "format": FORMAT,
+        "fingerprint": fp,
+        "config": config.to_dict(),
+        "epoch": state.epoch,
+        "batch": state.batch,
+        "iteration": state.iteration,
+        "rng_state": rng,
+        "history": state.history.to_dict(),
+        "params": sorted(state.params),
+        "optimizer_state": sorted(state.optimizer_state),
+    }
 
 
-def save(path: str | Path, state: mc.TrainState, config: mc.TrainConfig,
-         fp: str = "") -> Path:
+def save(path: str | Path, state: training.TrainState, config: training.TrainConfig, fp: str = "") -> Path:
     """Write ``state`` to ``path`` (``.npz``) and ``path`` with ``.json``."""
     path = Path(path).with_suffix(".npz")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,33 +93,41 @@ def save(path: str | Path, state: mc.TrainState, config: mc.TrainConfig,
     return path
 
 
-def load(path: str | Path) -> tuple[mc.TrainState, dict]:
+def load(path: str | Path) -> tuple[training.TrainState, dict]:
     """Read a checkpoint; returns the state and its metadata."""
     path = Path(path).with_suffix(".npz")
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(z["meta"].tobytes().decode())
             if meta.get("format") != FORMAT:
-                raise CheckpointError(f"{path} is not a checkpoint of this project "
-                                      f"(format {meta.get('format')!r})")
+                raise CheckpointError(f"{path} is not a checkpoint of this project (format {meta.get('format')!r})")
             params = {k: z[f"param/{k}"] for k in meta["params"]}
             opt = {k: z[f"opt/{k}"] for k in meta["optimizer_state"]}
     except CheckpointError:
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-        raise CheckpointError(f"{path} cannot be read ({e}); delete it to start "
-                              f"the run afresh") from None
+        raise CheckpointError(f"{path} cannot be read ({e}); delete it to start the run afresh") from None
     rng = dict(meta["rng_state"])
     rng["state"] = {k: int(v) for k, v in rng["state"].items()}
-    state = mc.TrainState(params, opt, rng, meta["epoch"], meta["batch"],
-                          meta["iteration"], mc.History.from_dict(meta["history"]))
+    state = training.TrainState(
+        params, opt, rng, meta["epoch"], meta["batch"], meta["iteration"], training.History.from_dict(meta["history"])
+    )
     return state, meta
 
 
-def train_resumable(X, y, config: mc.TrainConfig, seed: int, path: str | Path,
-                    checkpoint_every: int = 0, eval_sets: dict | None = None,
-                    callback=None, progress: bool = False, log=None):
-    """:func:`mlp_core.train_model`, checkpointed to ``path`` and resumed
+def train_resumable(
+    X,
+    y,
+    config: training.TrainConfig,
+    seed: int,
+    path: str | Path,
+    checkpoint_every: int = 0,
+    eval_sets: dict | None = None,
+    callback=None,
+    progress: bool = False,
+    log=None,
+):
+    """:func:`dlia_a2.training.train`, checkpointed to ``path`` and resumed
     from it when a checkpoint of the same run is there.
 
     A checkpoint of another run (other settings, seed, data or core code)
@@ -134,21 +146,32 @@ def train_resumable(X, y, config: mc.TrainConfig, seed: int, path: str | Path,
         else:
             if meta["fingerprint"] == fp:
                 resume = state
-                log(f"[checkpoint] resuming from {path} at iteration "
-                    f"{state.iteration} (epoch {state.epoch}, batch {state.batch})")
+                log(
+                    f"[checkpoint] resuming from {path} at iteration "
+                    f"{state.iteration} (epoch {state.epoch}, batch {state.batch})"
+                )
             else:
-                log(f"[checkpoint] {path} belongs to another run (settings, seed, "
-                    f"data or code differ); starting afresh")
+                log(
+                    f"[checkpoint] {path} belongs to another run (settings, seed, data or code differ); starting afresh"
+                )
     rng = np.random.default_rng(seed)
 
     def on_checkpoint(state):
         save(path, state, config, fp)
 
     try:
-        return mc.train_model(X, y, config, rng, eval_sets=eval_sets,
-                              callback=callback, progress=progress, resume=resume,
-                              on_checkpoint=on_checkpoint,
-                              checkpoint_every=checkpoint_every)
+        return training.train(
+            X,
+            y,
+            config,
+            rng,
+            eval_sets=eval_sets,
+            callback=callback,
+            progress=progress,
+            resume=resume,
+            on_checkpoint=on_checkpoint,
+            checkpoint_every=checkpoint_every,
+        )
     except KeyboardInterrupt:
         if path.exists():
             log(f"[checkpoint] interrupted; run again to resume from {path}")

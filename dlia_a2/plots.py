@@ -1,5 +1,5 @@
 """Figures for the report. Every function returns a matplotlib Figure and
-trains nothing; saving and numbering figures is :mod:`report_tools`' job.
+trains nothing; saving and numbering figures is :mod:`dlia_a2.notebook`'s job.
 
 Figures are built with ``matplotlib.figure.Figure`` directly (no pyplot
 state), so creating one never shows it by accident.
@@ -7,27 +7,37 @@ state), so creating one never shows it by accident.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
-matplotlib.rcParams.update({
-    "font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9,
-    "legend.fontsize": 8, "axes.spines.top": False, "axes.spines.right": False,
-    "svg.hashsalt": "dlia-a2",    # stable ids in SVG output
-})
+matplotlib.rcParams.update(
+    {
+        "font.size": 9,
+        "axes.titlesize": 10,
+        "axes.labelsize": 9,
+        "legend.fontsize": 8,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "svg.hashsalt": "dlia-a2",  # stable ids in SVG output
+    }
+)
 
 # Colour-blind-safe pairs (Okabe-Ito): train, test, validation.
-COLOURS = {"train": "#0072B2", "test": "#D55E00", "val": "#009E73",
-           "batch": "#999999"}
+COLOURS = {"train": "#0072B2", "test": "#D55E00", "val": "#009E73", "batch": "#999999"}
 LABELS = {"train": "training set", "test": "test set", "val": "validation set"}
 
 
-def training_curves(history, sets: Sequence[str] = ("train", "test"),
-                    x: str = "iteration", batch: bool = True,
-                    title: str | None = None, marks: Sequence[float] = ()) -> Figure:
+def training_curves(
+    history,
+    sets: Sequence[str] = ("train", "test"),
+    x: str = "iteration",
+    batch: bool = True,
+    title: str | None = None,
+    marks: Sequence[float] = (),
+) -> Figure:
     """Loss (left) and accuracy (right) against iterations or epochs.
 
     Parameters
@@ -44,11 +54,11 @@ def training_curves(history, sets: Sequence[str] = ("train", "test"),
     xs = history[x]
     for ax, metric in zip(axes, ("loss", "accuracy")):
         if batch:
-            ax.plot(xs, history[f"batch_{metric}"], color=COLOURS["batch"],
-                    lw=0.6, alpha=0.7, label="current mini-batch")
+            ax.plot(
+                xs, history[f"batch_{metric}"], color=COLOURS["batch"], lw=0.6, alpha=0.7, label="current mini-batch"
+            )
         for s in sets:
-            ax.plot(xs, history[f"{s}_{metric}"], color=COLOURS.get(s),
-                    lw=1.4, label=LABELS.get(s, s))
+            ax.plot(xs, history[f"{s}_{metric}"], color=COLOURS.get(s), lw=1.4, label=LABELS.get(s, s))
         for m in marks:
             ax.axvline(m, color="k", lw=0.6, ls=":")
         ax.set_xlabel(x)
@@ -65,8 +75,7 @@ def training_curves(history, sets: Sequence[str] = ("train", "test"),
     return fig
 
 
-def weight_filters(W: np.ndarray, class_names: Sequence[str],
-                   shape=(28, 28), cmap: str = "RdBu_r") -> Figure:
+def weight_filters(W: np.ndarray, class_names: Sequence[str], shape=(28, 28), cmap: str = "RdBu_r") -> Figure:
     """Each row of ``W`` as an image, all on one colour scale centred on 0.
 
     Parameters
@@ -90,10 +99,18 @@ def weight_filters(W: np.ndarray, class_names: Sequence[str],
     return fig
 
 
-def heatmap(values: np.ndarray, row_labels: Sequence, col_labels: Sequence,
-            row_title: str = "", col_title: str = "", fmt: str = "{:.2f}",
-            cmap: str = "viridis", centred: bool = False,
-            colour_label: str = "", mask: np.ndarray | None = None) -> Figure:
+def heatmap(
+    values: np.ndarray,
+    row_labels: Sequence,
+    col_labels: Sequence,
+    row_title: str = "",
+    col_title: str = "",
+    fmt: str = "{:.2f}",
+    cmap: str = "viridis",
+    centred: bool = False,
+    colour_label: str = "",
+    mask: np.ndarray | None = None,
+) -> Figure:
     """A labelled matrix with its values written in the cells."""
     values = np.asarray(values, dtype=float)
     h = 0.36 * len(row_labels) + 1.2
@@ -118,8 +135,9 @@ def heatmap(values: np.ndarray, row_labels: Sequence, col_labels: Sequence,
             v = values[i, j]
             text = "—" if not np.isfinite(v) else fmt.format(v)
             dark = np.isfinite(v) and (v < mid) != centred
-            ax.text(j, i, text, ha="center", va="center", fontsize=7,
-                    color="white" if dark and not centred else "black")
+            ax.text(
+                j, i, text, ha="center", va="center", fontsize=7, color="white" if dark and not centred else "black"
+            )
     cb = fig.colorbar(im, ax=ax, shrink=0.85)
     if colour_label:
         cb.set_label(colour_label)
@@ -131,17 +149,23 @@ def confusion_matrix(cm: np.ndarray, class_names: Sequence[str]) -> Figure:
     that the errors carry the colour scale."""
     off = cm.astype(float)
     np.fill_diagonal(off, np.nan)
-    fig = heatmap(off, class_names, class_names, "true class", "predicted class",
-                  fmt="{:.0f}", cmap="Oranges", colour_label="test images")
+    fig = heatmap(
+        off,
+        class_names,
+        class_names,
+        "true class",
+        "predicted class",
+        fmt="{:.0f}",
+        cmap="Oranges",
+        colour_label="test images",
+    )
     ax = fig.axes[0]
     for i, v in enumerate(np.diag(cm)):
-        ax.text(i, i, str(int(v)), ha="center", va="center", fontsize=7,
-                color="#555555", fontweight="bold")
+        ax.text(i, i, str(int(v)), ha="center", va="center", fontsize=7, color="#555555", fontweight="bold")
     return fig
 
 
-def image_grid(images: np.ndarray, titles: Sequence[str], cols: int = 8,
-               shape=(28, 28)) -> Figure:
+def image_grid(images: np.ndarray, titles: Sequence[str], cols: int = 8, shape=(28, 28)) -> Figure:
     """Greyscale images (rows of pixels) with a title under each."""
     n = len(images)
     rows = max(1, -(-n // cols))
@@ -155,8 +179,7 @@ def image_grid(images: np.ndarray, titles: Sequence[str], cols: int = 8,
     return fig
 
 
-def lines(xs, series: dict, xlabel: str, ylabel: str, logx: bool = False,
-          logy: bool = False) -> Figure:
+def lines(xs, series: dict, xlabel: str, ylabel: str, logx: bool = False, logy: bool = False) -> Figure:
     """Several named curves on one axis (for comparisons at equal budget)."""
     fig = Figure(figsize=(4.8, 2.8), layout="constrained")
     ax = fig.subplots()

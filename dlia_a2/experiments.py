@@ -10,17 +10,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import mlp_core as mc
+from dlia_a2 import checkpoint, training
+from dlia_a2.progress import terminal_progress
 
 
 @dataclass
 class SearchResult:
     """One configuration of a search and what it scored on validation."""
 
-    config: mc.TrainConfig
-    val_accuracy: list = field(default_factory=list)   # at every epoch end
+    config: training.TrainConfig
+    val_accuracy: list = field(default_factory=list)  # at every epoch end
     val_loss: list = field(default_factory=list)
-    diverged: str = ""          # the error message when the loss became NaN or inf
+    diverged: str = ""  # the error message when the loss became NaN or inf
     seconds: float = 0.0
 
     @property
@@ -31,11 +32,10 @@ class SearchResult:
     def label(self) -> str:
         c = self.config
         hidden = "-".join(map(str, c.layer_sizes[1:-1])) or "none"
-        return (f"hidden {hidden}, {c.activation}, lr {c.learning_rate:g}, "
-                f"batch {c.batch_size}")
+        return f"hidden {hidden}, {c.activation}, lr {c.learning_rate:g}, batch {c.batch_size}"
 
 
-def grid(base: mc.TrainConfig, **axes) -> list[mc.TrainConfig]:
+def grid(base: training.TrainConfig, **axes) -> list[training.TrainConfig]:
     """Every combination of the given settings on top of ``base``.
 
     ``grid(base, learning_rate=[0.01, 0.1], batch_size=[32, 64])`` gives
@@ -51,7 +51,7 @@ def grid(base: mc.TrainConfig, **axes) -> list[mc.TrainConfig]:
                 d["layer_sizes"] = [d["layer_sizes"][0], *v, d["layer_sizes"][-1]]
             else:
                 d[n] = v
-        out.append(mc.TrainConfig.from_dict(d))
+        out.append(training.TrainConfig.from_dict(d))
     return out
 
 
@@ -69,6 +69,7 @@ _SHARED: dict = {}
 
 def _init_worker():
     from threadpoolctl import threadpool_limits
+
     threadpool_limits(1)
 
 
@@ -81,6 +82,7 @@ def run_jobs(fn, jobs, workers: int = 2, on_done=None):
     inherit them without copying.
     """
     from threadpoolctl import threadpool_limits
+
     if workers == 1 or len(jobs) == 1:
         with threadpool_limits(1):
             out = []
@@ -91,8 +93,8 @@ def run_jobs(fn, jobs, workers: int = 2, on_done=None):
             return out
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"),
-                             initializer=_init_worker) as pool:
+
+    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker) as pool:
         futures = [pool.submit(fn, job) for job in jobs]
         out = []
         for f in futures:
@@ -112,15 +114,19 @@ def shared(name: str):
     return _SHARED[name]
 
 
-def _search_job(job) -> "SearchResult":
+def _search_job(job) -> SearchResult:
     config, seed = job
     r = SearchResult(config)
     t0 = time.perf_counter()
     try:
-        _, history = mc.train_model(shared("X_fit"), shared("y_fit"), config,
-                                    np.random.default_rng(seed),
-                                    eval_sets={"val": (shared("X_val"), shared("y_val"))})
-    except mc.TrainingDiverged as e:
+        _, history = training.train(
+            shared("X_fit"),
+            shared("y_fit"),
+            config,
+            np.random.default_rng(seed),
+            eval_sets={"val": (shared("X_val"), shared("y_val"))},
+        )
+    except training.TrainingDiverged as e:
         r.diverged = str(e)
         history = e.history
     ends = history.epoch_ends() if len(history) else []
@@ -130,8 +136,9 @@ def _search_job(job) -> "SearchResult":
     return r
 
 
-def search(configs, X_train, y_train, X_val, y_val, seed: int = 0,
-           on_result=None, workers: int = 2) -> list[SearchResult]:
+def search(
+    configs, X_train, y_train, X_val, y_val, seed: int = 0, on_result=None, workers: int = 2
+) -> list[SearchResult]:
     """Train every configuration with the same seed and record its
     validation accuracy at every epoch end. A configuration whose loss
     becomes NaN or infinite is marked diverged and the search goes on."""
@@ -144,8 +151,7 @@ def best(results) -> SearchResult:
     first, i.e. the cheaper setting in grid order)."""
     scored = [r for r in results if not r.diverged]
     if not scored:
-        raise RuntimeError("every configuration of the search diverged; try "
-                           "smaller learning rates")
+        raise RuntimeError("every configuration of the search diverged; try smaller learning rates")
     return max(scored, key=lambda r: r.final)
 
 
@@ -167,14 +173,18 @@ def most_confident_mistakes(P: np.ndarray, y: np.ndarray, k: int = 16):
 
 def _train_job(job: dict):
     """One long training run for :func:`train_runs`."""
-    import checkpoint
-    from report_tools import terminal_progress
     X, y = shared(job["data"][0]), shared(job["data"][1])
     sets = {name: (shared(a), shared(b)) for name, (a, b) in job["eval_sets"].items()}
     params, history = checkpoint.train_resumable(
-        X, y, job["config"], job["seed"], job["checkpoint"], eval_sets=sets,
+        X,
+        y,
+        job["config"],
+        job["seed"],
+        job["checkpoint"],
+        eval_sets=sets,
         callback=terminal_progress(job["label"], every_epochs=max(1, job["config"].epochs // 10)),
-        log=lambda m: None)
+        log=lambda m: None,
+    )
     return params, history
 
 

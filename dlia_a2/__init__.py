@@ -1,0 +1,18 @@
+"""Everything around the hand-written network of ``mlp_core``.
+
+Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
+
+- ``files``: atomic writes and checksums;
+- ``environment``: versions, BLAS, CPU and commit of a run;
+- ``data``: MNIST and Fashion-MNIST, fetched, verified, cached and split;
+- ``optimizers``: SGD, momentum and Adam;
+- ``training``: settings, history, evaluation and the resumable training loop;
+- ``checkpoint``: saving, loading and resuming training runs;
+- ``progress``: progress lines on the terminal of a report build;
+- ``experiments``: hyperparameter search, runs side by side, error analysis;
+- ``plots``: figures (each function returns a matplotlib ``Figure``);
+- ``notebook``: what the notebooks call to number figures and keep metrics.
+
+The report build (``report/report_build.py``) and the notebooks use this
+package; nothing in it uses them.
+"""

@@ -1,0 +1,104 @@
+"""Helpers the notebooks call: a :class:`Section` numbers and saves the
+figures of one exercise, shows prose and tables, and keeps the numbers the
+prose quotes in ``metrics.json``, which the report build and the tests read.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _jsonable(v):
+    if isinstance(v, (np.floating, np.integer)):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    return v
+
+
+class Section:
+    """One exercise's figures, prose and metrics.
+
+    Figures are numbered ``<number>.<k>`` in the order they are shown,
+    saved as PNG and SVG in ``out_dir`` and shown with their caption;
+    ``metrics`` is written to ``out_dir/metrics.json`` by :meth:`save`.
+    """
+
+    def __init__(self, number: int, out_dir: str | Path, params: dict | None = None):
+        self.number = number
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.figures = 0
+        self.metrics: dict = {"parameters": _jsonable(params or {})}
+        self._t0 = time.perf_counter()
+
+    def figure(self, fig, name: str, caption: str, width: int | None = None) -> None:
+        """Save ``fig`` as ``name.png`` and ``name.svg`` and show it with a
+        numbered caption ("Figure 2.1. ..."); ``last_label`` holds the label.
+        Shown at most ``width`` pixels wide (default: 100 per inch of the
+        figure, so that small figures stay small on the page)."""
+        from IPython.display import HTML, display
+
+        width = width or int(min(720, 100 * fig.get_figwidth()))
+        self.figures += 1
+        label = f"Figure {self.number}.{self.figures}"
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=160)
+        png = buf.getvalue()
+        (self.out_dir / f"{name}.png").write_bytes(png)
+        fig.savefig(self.out_dir / f"{name}.svg", format="svg", metadata={"Date": None})
+        b64 = base64.b64encode(png).decode()
+        display(
+            HTML(
+                f'<figure class="report-figure" id="fig-{self.number}-{self.figures}">'
+                f'<img src="data:image/png;base64,{b64}" style="max-width:{width}px;width:100%" '
+                f'alt="{html.escape(caption)}"/>'
+                f"<figcaption><b>{label}.</b> {caption}</figcaption></figure>"
+            )
+        )
+        self.metrics.setdefault("figures", {})[name] = {"label": label, "caption": caption}
+        self.last_label = label
+
+    @staticmethod
+    def md(text: str) -> None:
+        """Show Markdown (prose with numbers computed by the run)."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(text))
+
+    @staticmethod
+    def table(rows, headers, fmt=None) -> str:
+        """A Markdown table; ``fmt`` maps a column name to a format string."""
+        fmt = fmt or {}
+        out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" for _ in headers) + "|"]
+        for r in rows:
+            cells = []
+            for h, v in zip(headers, r):
+                cells.append(fmt[h].format(v) if h in fmt and v is not None and not isinstance(v, str) else str(v))
+            out.append("| " + " | ".join(cells) + " |")
+        return "\n".join(out)
+
+    def record(self, **values):
+        """Store values in the metrics JSON (numbers the prose quotes)."""
+        self.metrics.update(_jsonable(values))
+
+    def save(self) -> Path:
+        """Write ``metrics.json`` (results only, so that two builds of the
+        same commit give identical files) and ``timing.json``."""
+        path = self.out_dir / "metrics.json"
+        path.write_text(json.dumps(self.metrics, indent=1, sort_keys=True) + "\n")
+        (self.out_dir / "timing.json").write_text(
+            json.dumps({"wall_seconds": round(time.perf_counter() - self._t0, 1)}) + "\n"
+        )
+        return path

@@ -1,0 +1,123 @@
+"""Optimisers: each ``step(params, grads)`` updates the parameters in place
+from the plain gradients of :func:`mlp_core.model_backward`, exactly as the
+formula in its docstring says.
+
+An optimiser keeps what it carries from step to step (velocities, moments,
+the step count) in ``state``, a dict of arrays, so that a checkpoint can
+save and restore it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import mlp_core as mc
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+class Optimizer:
+    """Base class: a learning rate and a ``state`` dict of arrays."""
+
+    def __init__(self, learning_rate: float):
+        check_learning_rate(learning_rate)
+        self.learning_rate = learning_rate
+        self.state: dict[str, np.ndarray] = {}
+
+    def step(self, params: dict, grads: dict) -> None:
+        raise NotImplementedError
+
+    def _slot(self, name: str, like: np.ndarray) -> np.ndarray:
+        """The state array ``name``, zeros shaped like ``like`` on first use."""
+        if name not in self.state:
+            self.state[name] = np.zeros_like(like)
+        return self.state[name]
+
+
+class SGD(Optimizer):
+    """Plain gradient descent, ``p <- p - learning_rate * dp``: the core's
+    :func:`mlp_core.update_parameters`."""
+
+    def step(self, params, grads):
+        mc.update_parameters(params, grads, self.learning_rate)
+
+
+class Momentum(Optimizer):
+    """Heavy-ball momentum: ``v <- momentum * v - learning_rate * dp``, then
+    ``p <- p + v``, with ``v`` starting at zero."""
+
+    def __init__(self, learning_rate: float, momentum: float = 0.9):
+        super().__init__(learning_rate)
+        if not 0 <= momentum < 1:
+            raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
+        self.momentum = momentum
+
+    def step(self, params, grads):
+        for k, p in params.items():
+            v = self._slot("v_" + k, p)
+            v *= self.momentum
+            v -= self.learning_rate * grads["d" + k]
+            p += v
+
+
+class Adam(Optimizer):
+    """Adam as in Algorithm 1 of Kingma and Ba (2015), the form PyTorch and
+    JAX's optax compute. With ``t`` the step count (from 1) and ``g = dp``::
+
+        m <- beta1 * m + (1 - beta1) * g
+        v <- beta2 * v + (1 - beta2) * g**2
+        p <- p - learning_rate * (m / (1 - beta1**t)) / (sqrt(v / (1 - beta2**t)) + eps)
+
+    so ``eps`` is added to the bias-corrected ``sqrt(v_hat)``, not to
+    ``sqrt(v)`` (the paper's "efficient" variant in its section 2 differs
+    there).
+    """
+
+    def __init__(self, learning_rate: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        super().__init__(learning_rate)
+        for name, b in (("beta1", beta1), ("beta2", beta2)):
+            if not 0 <= b < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {b}")
+        if not eps > 0:
+            raise ValueError(f"eps must be positive, got {eps}")
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+        self.state["t"] = np.zeros((), dtype=np.int64)
+
+    def step(self, params, grads):
+        b1, b2 = self.beta1, self.beta2
+        self.state["t"] += 1
+        t = int(self.state["t"])
+        for k, p in params.items():
+            g = grads["d" + k]
+            m = self._slot("m_" + k, p)
+            v = self._slot("v_" + k, p)
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * (g * g)
+            m_hat = m / (1 - b1**t)
+            v_hat = v / (1 - b2**t)
+            p -= self.learning_rate * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+def make_optimizer(name: str, learning_rate: float, **options) -> Optimizer:
+    """``"sgd"``, ``"momentum"`` (option ``momentum``) or ``"adam"`` (options
+    ``beta1``, ``beta2``, ``eps``)."""
+    classes = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+    if name not in classes:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
+    check_learning_rate(learning_rate)  # before the call, whose TypeError means a wrong option
+    try:
+        return classes[name](learning_rate, **options)
+    except TypeError:
+        raise ValueError(f"optimizer {name!r} does not take options {sorted(options)}") from None
+
+
+def check_learning_rate(learning_rate) -> None:
+    """Refuse anything but a positive, finite number."""
+    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating)):
+        raise TypeError(f"learning_rate must be a number, got {learning_rate!r}")
+    if not math.isfinite(learning_rate) or learning_rate <= 0:
+        raise ValueError(f"learning_rate must be a positive finite number such as 0.05, got {learning_rate}")

@@ -1,0 +1,489 @@
+"""The training machinery around the core: checked settings, the history
+of a run, evaluation, and a training loop that can be resumed and
+checkpointed.
+
+:func:`train` runs the same steps as the plain :func:`mlp_core.train_model`
+(the same calls to ``model_forward``, ``softmax_cross_entropy``,
+``model_backward`` and, for SGD, ``update_parameters``, on the same
+shuffles), and adds what a long run needs around them: other optimisers,
+evaluation on whole data sets, divergence detection, checkpoints and resume,
+and a progress bar. With SGD and no resume the two give the same weights bit
+for bit (``tests/test_training.py``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+import mlp_core as mc
+from dlia_a2.optimizers import OPTIMIZERS, Optimizer, check_learning_rate, make_optimizer
+
+# --- settings -------------------------------------------------------------------
+
+
+def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
+    """``layer_sizes`` as a tuple of ints, or a clear error."""
+    try:
+        sizes = tuple(layer_sizes)
+    except TypeError:
+        raise TypeError(f"layer_sizes must be a sequence of ints such as [784, 100, 10], got {layer_sizes!r}") from None
+    if len(sizes) < 2:
+        raise ValueError(
+            f"layer_sizes needs at least an input and an output size, such as [784, 10]; got {list(sizes)}"
+        )
+    for s in sizes:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"layer_sizes must hold whole numbers, got {s!r} in {list(sizes)}")
+        if s < 1:
+            raise ValueError(f"every layer size must be at least 1, got {s} in {list(sizes)}")
+    if sizes[-1] < 2:
+        raise ValueError(f"the output layer needs at least 2 classes, got {sizes[-1]} in {list(sizes)}")
+    return tuple(int(s) for s in sizes)
+
+
+def _check_choice(name: str, value, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(repr(a) for a in allowed)}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run, apart from data and seed."""
+
+    layer_sizes: tuple[int, ...] = (784, 10)  # [D, H1, ..., C]
+    activation: str = "relu"  # hidden-layer non-linearity: "relu" or "sigmoid"
+    init: str = "normal"  # "normal" = N(0, 0.01^2), "he" or "lecun"
+    learning_rate: float = 0.05  # step size of the optimiser
+    batch_size: int = 64  # samples per mini-batch
+    epochs: int = 10  # passes over the training set
+    optimizer: str = "sgd"  # "sgd", "momentum" or "adam"
+    momentum: float = 0.9  # momentum coefficient (optimizer="momentum")
+    beta1: float = 0.9  # Adam's first-moment decay
+    beta2: float = 0.999  # Adam's second-moment decay
+    eval_every: int = 0  # evaluate every k iterations (0: at epoch ends only)
+    eval_chunk_size: int = 10_000  # rows per chunk when evaluating a data set
+    dtype: str = "float32"  # "float32" (fast) or "float64"
+
+    def __post_init__(self):
+        object.__setattr__(self, "layer_sizes", check_layer_sizes(self.layer_sizes))
+        _check_choice("activation", self.activation, mc.ACTIVATIONS)
+        _check_choice("init", self.init, mc.INITIALIZATIONS)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("dtype", self.dtype, ("float32", "float64"))
+        check_learning_rate(self.learning_rate)
+        for name in ("batch_size", "epochs", "eval_every", "eval_chunk_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"{name} must be a whole number, got {v!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.epochs < 0:
+            raise ValueError(f"epochs must be zero or more, got {self.epochs}")
+        if self.eval_every < 0:
+            raise ValueError(
+                f"eval_every must be zero (epoch ends only) or a positive number of iterations, got {self.eval_every}"
+            )
+        if self.eval_chunk_size < 1:
+            raise ValueError(f"eval_chunk_size must be at least 1, got {self.eval_chunk_size}")
+        for name in ("momentum", "beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> TrainConfig:
+        """Build from a mapping, refusing keys that are not settings."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown training setting(s) {unknown}; known settings are {sorted(known)}")
+        return cls(**dict(d))
+
+    def replace(self, **changes) -> TrainConfig:
+        """A copy with some settings changed (and checked again)."""
+        return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["layer_sizes"] = list(self.layer_sizes)
+        return d
+
+    def make_optimizer(self) -> Optimizer:
+        options = {
+            "sgd": {},
+            "momentum": {"momentum": self.momentum},
+            "adam": {"beta1": self.beta1, "beta2": self.beta2},
+        }
+        return make_optimizer(self.optimizer, self.learning_rate, **options[self.optimizer])
+
+
+def check_inputs(X, y, n_features: int | None = None, n_classes: int | None = None, name: str = "X") -> None:
+    """Raise a clear error unless ``X`` and ``y`` form a valid data set.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, D)
+        Floating-point inputs, all finite.
+    y : ndarray, shape (N,)
+        Integer class labels in ``[0, n_classes)``.
+    n_features, n_classes : int, optional
+        The expected ``D`` and number of classes, when known.
+    name : str
+        What to call the data set in messages ("X_train", "validation", ...).
+    """
+    if not isinstance(X, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {type(X).__name__}")
+    if X.ndim != 2:
+        raise ValueError(
+            f"{name} must have shape (N, D), one row per sample; got shape {X.shape}. "
+            f"Flatten images with X.reshape(len(X), -1)."
+        )
+    if not np.issubdtype(X.dtype, np.floating):
+        raise TypeError(
+            f"{name} must hold floating-point values, got dtype {X.dtype}; "
+            f"scale uint8 images to [0, 1] first (dlia_a2.data.to_float)."
+        )
+    if len(X) == 0:
+        raise ValueError(f"{name} is empty (shape {X.shape})")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features per row but the network's input layer has {n_features}")
+    # min and max propagate NaN and reveal infinities, without the full-size
+    # temporary that np.isfinite(X).all() would allocate
+    if not (np.isfinite(X.min()) and np.isfinite(X.max())):
+        bad = int(np.size(X) - np.count_nonzero(np.isfinite(X)))
+        raise ValueError(f"{name} contains {bad} NaN or infinite values; clean or re-load the data")
+    if not isinstance(y, np.ndarray):
+        raise TypeError(f"labels for {name} must be a NumPy array, got {type(y).__name__}")
+    if y.ndim != 1:
+        raise ValueError(
+            f"labels for {name} must be a 1-D array of class indices, got shape {y.shape}; "
+            f"for one-hot labels use y.argmax(axis=1)"
+        )
+    if not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(f"labels for {name} must be integers, got dtype {y.dtype}")
+    if len(y) != len(X):
+        raise ValueError(f"{name} has {len(X)} rows but {len(y)} labels")
+    if n_classes is not None:
+        lo, hi = int(y.min()), int(y.max())
+        if lo < 0 or hi >= n_classes:
+            raise ValueError(
+                f"labels for {name} must lie in [0, {n_classes - 1}] for a network with {n_classes} outputs; "
+                f"found values from {lo} to {hi}"
+            )
+
+
+# --- what a run records ---------------------------------------------------------
+
+
+@dataclass
+class History:
+    """What a training run measured, one entry per evaluation point.
+
+    ``columns["iteration"][k]`` is the number of parameter updates done at
+    point ``k``; ``epoch`` the (fractional) number of passes over the
+    training set; ``batch_loss`` / ``batch_accuracy`` are measured on the
+    mini-batch of that iteration, before its update (the curves the
+    assignment plots); ``<set>_loss`` / ``<set>_accuracy`` on the whole of
+    each data set given to :func:`train` (``train``, ``val``, ``test``),
+    after the update.
+    """
+
+    set_names: tuple[str, ...] = ()
+    iterations_per_epoch: int = 0
+    columns: dict[str, list] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.columns:
+            names = ["iteration", "epoch", "batch_loss", "batch_accuracy"]
+            for s in self.set_names:
+                names += [f"{s}_loss", f"{s}_accuracy"]
+            self.columns = {n: [] for n in names}
+
+    def append(self, **values) -> None:
+        if set(values) != set(self.columns):
+            raise ValueError(f"history row needs {sorted(self.columns)}, got {sorted(values)}")
+        for k, v in values.items():
+            self.columns[k].append(v)
+
+    def __len__(self) -> int:
+        return len(self.columns["iteration"])
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return np.asarray(self.columns[name])
+
+    def last(self, name: str):
+        """The latest value of column ``name``."""
+        if name not in self.columns:
+            raise KeyError(f"the history has no column {name!r}; it has {sorted(self.columns)}")
+        if not self.columns[name]:
+            raise ValueError(
+                f"the history is empty, so it has no last {name!r}: the run made no evaluation (epochs=0?)"
+            )
+        return self.columns[name][-1]
+
+    def epoch_ends(self) -> np.ndarray:
+        """Indices of the points that close an epoch."""
+        return np.flatnonzero(self["iteration"] % self.iterations_per_epoch == 0)
+
+    def to_dict(self) -> dict:
+        return {
+            "set_names": list(self.set_names),
+            "iterations_per_epoch": self.iterations_per_epoch,
+            "columns": {k: list(v) for k, v in self.columns.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> History:
+        return cls(tuple(d["set_names"]), int(d["iterations_per_epoch"]), {k: list(v) for k, v in d["columns"].items()})
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue a run exactly where it stopped.
+
+    Taken between two iterations. ``rng_state`` is the generator's state at
+    the start of epoch ``epoch`` (before that epoch's shuffle), so resuming
+    redraws the same shuffle and skips the ``batch`` mini-batches already
+    done: a resumed run gives the same bits as an uninterrupted one.
+    """
+
+    params: dict  # the weights, W1, b1, ...
+    optimizer_state: dict  # the optimiser's arrays (velocity, moments, step)
+    rng_state: dict  # bit_generator.state at the start of `epoch`
+    epoch: int  # epochs completed
+    batch: int  # mini-batches of the current epoch completed
+    iteration: int  # parameter updates so far
+    history: History  # evaluation points so far
+
+
+class TrainingDiverged(RuntimeError):
+    """The training loss became NaN or infinite.
+
+    ``history`` holds the evaluation points recorded before that iteration;
+    ``params`` are the weights that produced the non-finite loss (they may
+    hold NaN or infinite values already).
+    """
+
+    def __init__(self, message: str, history: History, params: dict):
+        super().__init__(message)
+        self.history = history
+        self.params = params
+
+
+# --- evaluation and batches -----------------------------------------------------
+
+
+def evaluate(X: np.ndarray, y: np.ndarray, params: dict, activation: str = "relu", chunk_size: int = 10_000):
+    """Mean cross-entropy and accuracy over a whole data set, computed in
+    chunks of ``chunk_size`` rows so that memory stays bounded for any ``N``.
+
+    Returns
+    -------
+    loss : float
+    accuracy : float
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+    total_loss, correct = 0.0, 0
+    for start in range(0, len(X), chunk_size):
+        Xc, yc = X[start : start + chunk_size], y[start : start + chunk_size]
+        scores, _ = mc.model_forward(Xc, params, activation)
+        total_loss += mc.compute_loss(scores, yc) * len(Xc)
+        correct += int(np.count_nonzero(scores.argmax(axis=1) == yc))
+    return total_loss / len(X), correct / len(X)
+
+
+def shuffled_batches(X: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator, buffers):
+    """:func:`mlp_core.random_mini_batches` without a new copy of the data
+    every epoch: the same permutation (one ``rng.permutation(N)``), written
+    into ``buffers`` (arrays shaped like ``X`` and ``y``, reused across
+    epochs). The batches are views of the buffers.
+    """
+    perm = rng.permutation(len(X))
+    Xs, ys = buffers
+    np.take(X, perm, axis=0, out=Xs, mode="clip")  # mode "raise" would copy through a buffer
+    np.take(y, perm, axis=0, out=ys, mode="clip")
+    return [(Xs[s : s + batch_size], ys[s : s + batch_size]) for s in range(0, len(X), batch_size)]
+
+
+def _diverged_message(loss: float, iteration: int, epoch: int, config: TrainConfig) -> str:
+    advice = [f"a smaller learning rate (for example {config.learning_rate / 10:g})"]
+    if config.init != "normal" and len(config.layer_sizes) > 2:
+        advice.append("the smaller 'normal' initialisation")
+    if config.optimizer == "sgd":
+        advice.append("optimizer 'adam'")
+    return (
+        f"the training loss became {loss} at iteration {iteration} (epoch {epoch}) with "
+        f"learning_rate={config.learning_rate:g} and optimizer {config.optimizer!r}; try " + " or ".join(advice)
+    )
+
+
+# --- the loop -------------------------------------------------------------------
+
+
+def train(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    config: TrainConfig,
+    rng: np.random.Generator,
+    eval_sets: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    params: dict | None = None,
+    callback: Callable[[History], None] | None = None,
+    progress: bool = False,
+    resume: TrainState | None = None,
+    on_checkpoint: Callable[[TrainState], None] | None = None,
+    checkpoint_every: int = 0,
+):
+    """Train a network with mini-batch gradient descent.
+
+    Parameters
+    ----------
+    X_train : ndarray, shape (N, D)
+        Floating-point inputs (cast to ``config.dtype`` once, up front).
+    y_train : ndarray, shape (N,)
+        Integer labels in ``[0, C)``.
+    config : TrainConfig
+    rng : numpy.random.Generator
+        Draws the initial weights (unless ``params`` is given) and the
+        shuffle of every epoch; the same seed gives the same bits.
+    eval_sets : dict, optional
+        Data sets to evaluate in full at every evaluation point, by name,
+        e.g. ``{"train": (X_train, y_train), "test": (X_test, y_test)}``.
+    params : dict, optional
+        Starting weights (copied, not modified).
+    callback : callable, optional
+        Called with the history after every evaluation point.
+    progress : bool
+        Show a tqdm progress bar over iterations.
+    resume : TrainState, optional
+        Continue from this state (from ``on_checkpoint``) instead of
+        starting afresh; ``rng`` is set to the saved state and ``params`` is
+        ignored.
+    on_checkpoint : callable, optional
+        Called with a :class:`TrainState` every ``checkpoint_every``
+        iterations and at the end of every epoch; saving it is the caller's
+        business (see :mod:`dlia_a2.checkpoint`). The state shares the
+        arrays of the run: write them out before returning.
+
+    Returns
+    -------
+    params : dict
+    history : History
+
+    Raises
+    ------
+    TrainingDiverged
+        When the training loss becomes NaN or infinite.
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError("config must be a TrainConfig; build one with TrainConfig(layer_sizes=..., ...)")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("rng must be a numpy.random.Generator, such as np.random.default_rng(0)")
+    D, C = config.layer_sizes[0], config.layer_sizes[-1]
+    dtype = np.dtype(config.dtype)
+    check_inputs(X_train, y_train, D, C, name="X_train")
+    if config.batch_size > len(X_train):
+        raise ValueError(
+            f"batch_size {config.batch_size} is larger than the {len(X_train)} training samples; "
+            f"choose at most {len(X_train)}"
+        )
+    prepared = {}
+    for name, pair in (eval_sets or {}).items():
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise TypeError(f"eval_sets[{name!r}] must be a pair (X, y)")
+        check_inputs(*pair, D, C, name=f"eval set {name!r}")
+        prepared[name] = (pair[0].astype(dtype, copy=False), pair[1])
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
+        raise ValueError(
+            f"checkpoint_every must be a whole number of iterations (0: epoch ends only), got {checkpoint_every!r}"
+        )
+
+    X = np.ascontiguousarray(X_train, dtype=dtype)
+    y = np.ascontiguousarray(y_train, dtype=np.intp)
+    if resume is not None:
+        params = resume.params
+    if params is None:
+        params = mc.initialize_parameters(config.layer_sizes, rng, config.init, dtype)
+    else:
+        shapes = {k: v.shape for k, v in mc.initialize_parameters(config.layer_sizes, np.random.default_rng(0)).items()}
+        if {k: np.shape(v) for k, v in params.items()} != shapes:
+            raise ValueError(f"params do not match layer_sizes {list(config.layer_sizes)}")
+        params = {k: np.array(v, dtype=dtype) for k, v in params.items()}
+    optimizer = config.make_optimizer()
+    act = config.activation
+    N, B = len(X), config.batch_size
+    per_epoch = -(-N // B)
+    history = History(tuple(prepared), per_epoch)
+    start_epoch, skip, iteration = 0, 0, 0
+    if resume is not None:
+        if resume.history.iterations_per_epoch != per_epoch or tuple(resume.history.set_names) != tuple(prepared):
+            raise ValueError("the checkpoint was taken with other training data or other evaluation sets; start afresh")
+        history = History.from_dict(resume.history.to_dict())
+        optimizer.state = {k: np.array(v) for k, v in resume.optimizer_state.items()}
+        rng.bit_generator.state = resume.rng_state
+        start_epoch, skip, iteration = resume.epoch, resume.batch, resume.iteration
+
+    def record(batch_loss: float, batch_accuracy: float) -> None:
+        row = {
+            "iteration": iteration,
+            "epoch": iteration / per_epoch,
+            "batch_loss": batch_loss,
+            "batch_accuracy": batch_accuracy,
+        }
+        for name, (Xe, ye) in prepared.items():
+            row[f"{name}_loss"], row[f"{name}_accuracy"] = evaluate(Xe, ye, params, act, config.eval_chunk_size)
+        history.append(**row)
+        if callback is not None:
+            callback(history)
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.epochs * per_epoch, initial=iteration, unit="it", leave=False)
+    buffers = (np.empty_like(X), np.empty_like(y))
+    # Overflow shows up as a non-finite loss, reported below with a clearer
+    # message than NumPy's warnings would give.
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            for epoch in range(start_epoch, config.epochs):
+                epoch_rng_state = rng.bit_generator.state
+                batches = shuffled_batches(X, y, B, rng, buffers)
+                for b, (Xb, yb) in enumerate(batches, start=1):
+                    if b <= skip:  # done before the checkpoint we resumed from
+                        continue
+                    scores, caches = mc.model_forward(Xb, params, act)
+                    loss, dscores = mc.softmax_cross_entropy(scores, yb)
+                    if not math.isfinite(loss):
+                        raise TrainingDiverged(
+                            _diverged_message(loss, iteration + 1, epoch + 1, config), history, params
+                        )
+                    optimizer.step(params, mc.model_backward(dscores, caches))
+                    iteration += 1
+                    if bar is not None:
+                        bar.update()
+                    epoch_done = b == len(batches)
+                    if epoch_done or (config.eval_every and iteration % config.eval_every == 0):
+                        record(loss, float(np.count_nonzero(scores.argmax(axis=1) == yb)) / len(yb))
+                    if on_checkpoint is not None and (
+                        epoch_done or (checkpoint_every and iteration % checkpoint_every == 0)
+                    ):
+                        on_checkpoint(
+                            TrainState(
+                                params,
+                                optimizer.state,
+                                rng.bit_generator.state if epoch_done else epoch_rng_state,
+                                epoch + 1 if epoch_done else epoch,
+                                0 if epoch_done else b,
+                                iteration,
+                                history,
+                            )
+                        )
+                skip = 0
+        finally:
+            if bar is not None:
+                bar.close()
+    return params, history

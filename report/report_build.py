@@ -1,0 +1,458 @@
+"""The report build: run each notebook with papermill, merge the executed
+notebooks into one numbered report, render it to self-contained HTML
+(MathJax inlined, nothing loaded from the network) and print it to PDF with
+headless Chromium. The Makefile calls it::
+
+    python report/report_build.py run NOTEBOOK --params FILE --output FILE
+    python report/report_build.py render EXECUTED... --html FILE
+    python report/report_build.py pdf HTML PDF
+    python report/report_build.py readme BUILD_DIR   # the README's results table
+    python report/report_build.py has-chromium       # exit 0 if a Chromium is found
+
+It uses the package ``dlia_a2``; nothing in the package uses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime as _dt
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from dlia_a2 import data
+from dlia_a2.environment import environment
+from dlia_a2.progress import PROGRESS_ENV
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+TEMPLATE_DIR = HERE / "template"
+MATHJAX_JS = HERE / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
+
+
+# --- build: execute -----------------------------------------------------------
+
+
+def notebook_parameters(notebook: Path) -> dict:
+    """The parameters declared in a notebook's ``parameters`` cell, as
+    papermill reads them: ``{name: inferred type name}``."""
+    import papermill as pm
+
+    found = pm.inspect_notebook(str(notebook))
+    if not found:
+        raise ValueError(f"{notebook} has no cell tagged 'parameters'")
+    return {k: v["inferred_type_name"] for k, v in found.items()}
+
+
+def load_parameters(notebook: Path, params_file: Path) -> dict:
+    """Read a YAML parameter file and refuse keys the notebook does not
+    declare (papermill would inject them silently)."""
+    import yaml
+
+    params = yaml.safe_load(params_file.read_text()) or {}
+    if not isinstance(params, dict):
+        raise ValueError(f"{params_file} must be a mapping of parameter: value")
+    declared = notebook_parameters(notebook)
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise ValueError(
+            f"{params_file}: unknown parameter(s) {unknown} for {notebook.name}; it declares {sorted(declared)}"
+        )
+    return params
+
+
+def _keep_checked_outputs_only(path: Path) -> None:
+    """For an nbval baseline: drop the outputs (figures, prose) of cells that
+    nbval does not compare, so the committed file stays small."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "nbval-check-output" not in cell.get("metadata", {}).get("tags", []):
+            cell.outputs = []
+    nbformat.write(nb, path)
+
+
+def run_notebook(
+    notebook: Path,
+    params_file: Path,
+    output: Path,
+    out_dir: str,
+    dataset: str,
+    cwd: Path | None = None,
+    baseline: bool = False,
+) -> None:
+    """Execute ``notebook`` with papermill into ``output``.
+
+    The kernel runs in ``cwd`` (default: the notebook's folder) and writes
+    figures and metrics to ``out_dir`` (relative to ``cwd``). The output is
+    written to a temporary file first and renamed at the end, so an
+    interrupted run leaves no half-executed notebook that make would take
+    as up to date.
+    """
+    import papermill as pm
+
+    if dataset not in data.DATASET_NAMES:
+        raise ValueError(f"unknown data set {dataset!r}; choose one of {', '.join(data.DATASET_NAMES)}")
+    params = load_parameters(notebook, params_file)
+    params.update(dataset=dataset, out_dir=out_dir)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.stem + ".part.ipynb")
+    os.environ.setdefault(PROGRESS_ENV, "1")
+    print(f"[report] running {notebook.name} with {params_file} ({dataset})", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(tmp),
+            parameters=params,
+            cwd=str(cwd or notebook.parent),
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+        )
+    except pm.PapermillExecutionError as e:
+        raise RuntimeError(
+            f"{notebook.name} failed in cell {e.exec_count}: "
+            f"{e.ename}: {e.evalue} (the partly executed "
+            f"notebook is {tmp})"
+        ) from None
+    if baseline:
+        _keep_checked_outputs_only(tmp)
+    os.replace(tmp, output)
+    print(f"[report] {notebook.name} done in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+
+
+# --- build: merge and render --------------------------------------------------
+
+_HEADING = re.compile(r"^(#{1,3})\s+(.*)$")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
+
+
+def merge(notebooks: list[Path], title: str, subtitle: str, appendix_md: str):
+    """One notebook for the whole report: numbered headings, a table of
+    contents, no parameter cells, no code, no stderr."""
+    import nbformat
+
+    merged = nbformat.v4.new_notebook()
+    toc, cells = [], []
+    for number, path in enumerate(notebooks, start=1):
+        nb = nbformat.read(path, as_version=4)
+        counters = [number, 0, 0]
+        for cell in nb.cells:
+            tags = set(cell.get("metadata", {}).get("tags", []))
+            # parameters are listed in the appendix; the cells nbval checks
+            # print plain summaries meant for the regression, not the reader
+            if tags & {"parameters", "injected-parameters", "remove-cell", "nbval-check-output"}:
+                continue
+            cell = copy.deepcopy(cell)
+            cell["id"] = f"nb{number}-{cell.get('id', len(cells))}"
+            if cell.cell_type == "markdown":
+                lines, fenced = [], False
+                for line in cell.source.splitlines():
+                    if line.startswith("```"):
+                        fenced = not fenced
+                    m = None if fenced else _HEADING.match(line)
+                    if m:
+                        level = len(m.group(1))
+                        if level > 1:
+                            counters[level - 1] += 1
+                            for k in range(level, 3):
+                                counters[k] = 0
+                        num = ".".join(str(c) for c in counters[:level])
+                        anchor = f"sec-{num.replace('.', '-')}"
+                        text = m.group(2)
+                        toc.append((level, num, text, anchor))
+                        line = f'<h{level + 1} id="{anchor}">{num}{"." if level == 1 else ""} {text}</h{level + 1}>'
+                    lines.append(line)
+                cell.source = "\n".join(lines)
+            elif cell.cell_type == "code":
+                cell.outputs = [
+                    o
+                    for o in cell.get("outputs", [])
+                    if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                ]
+                if not cell.outputs:
+                    continue
+            cells.append(cell)
+    toc.append((1, "A", "Reproducibility", "sec-appendix"))
+    toc_html = ['<nav class="toc"><h2>Contents</h2><ul>']
+    for level, num, text, anchor in toc:
+        if level <= 2:
+            toc_html.append(f'<li class="toc-{level}"><a href="#{anchor}">{num} {text}</a></li>')
+    toc_html.append("</ul></nav>")
+    head = f'<header class="title"><h1>{html.escape(title)}</h1><p class="subtitle">{subtitle}</p></header>'
+    merged.cells = (
+        [nbformat.v4.new_markdown_cell(head + "\n\n" + "".join(toc_html))]
+        + cells
+        + [nbformat.v4.new_markdown_cell('<h2 id="sec-appendix">A. Reproducibility</h2>\n\n' + appendix_md)]
+    )
+    merged.metadata = {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+        "title": title,
+    }
+    return merged
+
+
+def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> str:
+    """The reproducibility appendix, as Markdown."""
+    import nbformat
+
+    env = environment()
+    rows = []
+    for path in executed:
+        nb = nbformat.read(path, as_version=4)
+        dur = nb.metadata.get("papermill", {}).get("duration")
+        rows.append(f"| {path.stem} | {dur:.0f} s |" if dur else f"| {path.stem} | — |")
+    blas = (
+        "; ".join(
+            f"{b['internal_api']} {b['version']} ({b['architecture']}, {b['num_threads']} threads)" for b in env["blas"]
+        )
+        or "unknown"
+    )
+    blas_env = ", ".join(f"{k}={v}" for k, v in env["blas_env"].items()) or "none"
+    pk = ", ".join(f"{k} {v}" for k, v in env["packages"].items())
+    seeds = set()
+    for m in metrics.values():
+        p = m.get("parameters", {})
+        seeds.update(int(x) for x in [p.get("seed"), *p.get("seeds", [])] if x is not None)
+    seeds = [str(x) for x in sorted(seeds)]
+    files = ", ".join(f"`{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}`" for p in params_files)
+    param_rows = []
+    for name, m in metrics.items():
+        for k, v in sorted(m.get("parameters", {}).items()):
+            param_rows.append(f"| {name} | `{k}` | `{v}` |")
+    return "\n".join(
+        [
+            "Every number and figure in this report was computed by the notebooks "
+            "in `notebooks/` while this report was built; none was typed by hand.",
+            "",
+            f"- **Built:** {env['built']} from git commit `{env['git_commit']}`",
+            f"- **Parameter files:** {files}",
+            f"- **Seeds:** {', '.join(seeds)}",
+            f"- **Python:** {env['python']} on {env['platform']}",
+            f"- **CPU:** {env['cpu']}, {env['cores']} cores",
+            f"- **BLAS:** {blas}; BLAS environment variables: {blas_env}",
+            f"- **Packages:** {pk}",
+            "",
+            "Wall time of each part:",
+            "",
+            "| notebook | wall time |",
+            "|---|---:|",
+            *rows,
+            "",
+            "Parameters of each notebook in this build:",
+            "",
+            "| notebook | parameter | value |",
+            "|---|---|---|",
+            *param_rows,
+        ]
+    )
+
+
+def render_html(nb, output: Path) -> None:
+    """Render the merged notebook to one self-contained HTML file."""
+    from nbconvert import HTMLExporter
+
+    if not MATHJAX_JS.exists():
+        raise FileNotFoundError(
+            f"{MATHJAX_JS} is missing; run 'make report' (it installs MathJax "
+            f"with 'npm ci --prefix report'), or that command by hand"
+        )
+    exporter = HTMLExporter(
+        template_name="report",
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    resources = {"mathjax_js": MATHJAX_JS.read_text(encoding="utf-8")}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    if re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', body):
+        raise RuntimeError("the rendered HTML still loads something from the network; check report/template")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".part")
+    tmp.write_text(body, encoding="utf-8")
+    os.replace(tmp, output)
+
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
+
+
+def find_chromium() -> str | None:
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"]
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def chromium_flags(user_data_dir: str) -> list[str]:
+    return [
+        "--headless",
+        "--disable-gpu",
+        "--no-first-run",
+        "--no-sandbox",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-quic",
+        "--hide-scrollbars",
+        f"--user-data-dir={user_data_dir}",
+        "--virtual-time-budget=30000",
+        "--run-all-compositor-stages-before-draw",
+    ]
+
+
+def render_pdf(html_path: Path, pdf_path: Path) -> None:
+    """Print the HTML to PDF with headless Chromium."""
+    chromium = find_chromium()
+    if chromium is None:
+        raise FileNotFoundError(
+            "no Chromium found for the PDF; install it (Debian/Ubuntu: sudo "
+            "apt-get install chromium) or set CHROMIUM=/path/to/chrome"
+        )
+    tmp = pdf_path.with_name(pdf_path.name + ".part")
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [
+            chromium,
+            *chromium_flags(profile),
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={tmp}",
+            html_path.resolve().as_uri(),
+        ]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
+        raise RuntimeError(f"Chromium could not print {html_path}: {r.stderr[-500:]}")
+    os.replace(tmp, pdf_path)
+
+
+def render(
+    executed: list[Path], html_out: Path, title: str, config_name: str, dataset: str, params_files: list[Path]
+) -> None:
+    metrics = {}
+    for path in executed:
+        m = path.parent / path.stem / "metrics.json"
+        if m.exists():
+            metrics[path.stem] = json.loads(m.read_text())
+    subtitle = (
+        f"Data set: <b>{html.escape(dataset)}</b> &middot; configuration "
+        f"<b>{html.escape(config_name)}</b> &middot; built "
+        f"{_dt.date.today().isoformat()}"
+    )
+    nb = merge(executed, title, subtitle, appendix(executed, metrics, params_files))
+    render_html(nb, html_out)
+    combined = {"dataset": dataset, "configuration": config_name, "notebooks": metrics}
+    (html_out.parent / "metrics.json").write_text(json.dumps(combined, indent=1, sort_keys=True) + "\n")
+    (html_out.parent / "environment.json").write_text(json.dumps(environment(), indent=1, sort_keys=True) + "\n")
+    print(f"[report] wrote {html_out}", file=sys.stderr)
+
+
+README_START, README_END = "<!-- results-table -->", "<!-- /results-table -->"
+
+
+def readme_table(build: Path) -> str:
+    """The README's results table, from a build's metrics.json."""
+    m = json.loads((build / "metrics.json").read_text())
+    env = json.loads((build / "environment.json").read_text())
+    nb = m["notebooks"]
+    e1, e2, e3 = nb["1_partial_derivatives"], nb["2_one_layer"], nb["3_multilayer"]
+    p2, p3 = e2["parameters"], e3["parameters"]
+    ch, runs = e3["chosen"], e3["long_runs"]
+    s, l = str(p3["short_epochs"]), str(p3["epochs"])
+    arch = lambda sizes: "-".join(map(str, sizes))
+    rows = [
+        "| exercise | network and training | result |",
+        "|---|---|---|",
+        f"| 1 | gradient of the mean cross-entropy, formula vs. centred finite differences "
+        f"({e1['n_pairs']} weights, 10 biases, {e1['n_samples']} images, float64) | largest "
+        f"relative error {e1['max_rel_error_formula_vs_fd']:.1e} |",
+        f"| 2 | 784-10 softmax, SGD, learning rate {p2['learning_rate']:g}, batch "
+        f"{p2['batch_size']}, {p2['epochs']} epochs | test accuracy "
+        f"**{e2['test_accuracy']:.2%}** |",
+        f"| 3 | chosen on validation: {arch(ch['layer_sizes'])} {ch['activation']}, "
+        f"learning rate {ch['learning_rate']:g}, batch {ch['batch_size']}, {ch['init']} init | "
+        f"test accuracy {runs['chosen'][s]['test_accuracy']:.2%} after {s} epochs, "
+        f"{runs['chosen'][l]['test_accuracy']:.2%} after {l}; over "
+        f"{len(p3['seeds'])} seeds at {p3['seed_epochs']} epochs **{e3['seed_mean']:.2%} ± "
+        f"{e3['seed_std']:.2%}** |",
+        f"| 3 | the reference hand-in's: 784-{'-'.join(map(str, p3['reference_hidden_sizes']))}-10 "
+        f"ReLU, learning rate {p3['reference_learning_rate']:g}, batch "
+        f"{p3['reference_batch_size']}, N(0, 0.01²) init | test accuracy "
+        f"{runs['reference'][s]['test_accuracy']:.2%} after {s} epochs, "
+        f"{runs['reference'][l]['test_accuracy']:.2%} after {l} |",
+        "",
+        f"Built {env['built']} from commit `{env['git_commit'][:10]}` on {env['cpu']} ({env['cores']} cores).",
+    ]
+    return "\n".join(rows)
+
+
+def update_readme(build: Path, readme: Path = ROOT / "README.md") -> None:
+    text = readme.read_text()
+    start, end = text.index(README_START), text.index(README_END)
+    readme.write_text(text[: start + len(README_START)] + "\n" + readme_table(build) + "\n" + text[end:])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python report/report_build.py")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="execute one notebook with papermill")
+    r.add_argument("notebook", type=Path)
+    r.add_argument("--params", type=Path, required=True)
+    r.add_argument("--dataset", default="mnist")
+    r.add_argument("--output", type=Path, required=True)
+    r.add_argument(
+        "--out-dir", default=None, help="folder for figures and metrics (default: beside the output, named after it)"
+    )
+    r.add_argument("--cwd", type=Path, default=None, help="the kernel's working folder (default: the notebook's)")
+    r.add_argument("--baseline", action="store_true", help="keep only the outputs nbval compares (for tests/baselines)")
+    g = sub.add_parser("render", help="merge executed notebooks into HTML (and PDF)")
+    g.add_argument("executed", type=Path, nargs="+")
+    g.add_argument("--html", type=Path, required=True)
+    g.add_argument("--config-name", default="full")
+    g.add_argument("--dataset", default="mnist")
+    g.add_argument("--params", type=Path, nargs="*", default=[])
+    g.add_argument("--title", default="Deep Learning for Image Analysis: Assignment 2")
+    f = sub.add_parser("pdf", help="print an HTML file to PDF")
+    f.add_argument("html", type=Path)
+    f.add_argument("pdf", type=Path)
+    u = sub.add_parser("readme", help="write a build's results into README.md")
+    u.add_argument("build", type=Path)
+    sub.add_parser("has-chromium", help="exit 0 when a Chromium is found for the PDF")
+    args = p.parse_args(argv)
+    try:
+        if args.command == "run":
+            out_dir = args.out_dir or str((args.output.parent / args.output.stem).resolve())
+            run_notebook(args.notebook, args.params, args.output, out_dir, args.dataset, args.cwd, args.baseline)
+        elif args.command == "render":
+            render(args.executed, args.html, args.title, args.config_name, args.dataset, args.params)
+        elif args.command == "readme":
+            update_readme(args.build)
+        elif args.command == "has-chromium":
+            return 0 if find_chromium() else 1
+        else:
+            render_pdf(args.html, args.pdf)
+            print(f"[report] wrote {args.pdf}", file=sys.stderr)
+    except (FileNotFoundError, RuntimeError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

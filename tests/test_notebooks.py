@@ -1,0 +1,54 @@
+"""The notebooks as files: committed clean, and the nbval baselines are
+executed copies of exactly these sources."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def code_and_markdown(path: Path) -> list[tuple[str, str, list]]:
+    """(cell type, source, tags) of every cell but the one papermill injects."""
+    cells = json.loads(path.read_text())["cells"]
+    out = []
+    for c in cells:
+        tags = c.get("metadata", {}).get("tags", [])
+        if "injected-parameters" not in tags:
+            out.append((c["cell_type"], "".join(c["source"]), tags))
+    return out
+
+
+def test_there_are_three_notebooks():
+    assert [p.name for p in NOTEBOOKS] == [
+        "1_partial_derivatives.ipynb",
+        "2_one_layer.ipynb",
+        "3_multilayer.ipynb",
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_committed_without_outputs(path):
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [], f"{path.name}: a cell has outputs; clear them before committing"
+            assert cell["execution_count"] is None, f"{path.name}: a cell has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_has_one_parameters_cell(path):
+    tagged = [c for c in code_and_markdown(path) if "parameters" in c[2]]
+    assert len(tagged) == 1
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_baseline_has_the_sources_of_the_notebook(path):
+    """nbval compares against tests/baselines; a baseline made from an older
+    notebook would test code the report no longer runs. `make baselines`
+    regenerates them."""
+    baseline = ROOT / "tests" / "baselines" / path.name
+    assert code_and_markdown(baseline) == code_and_markdown(path), (
+        f"tests/baselines/{path.name} is stale; run `make baselines`"
+    )

@@ -1,0 +1,76 @@
+"""Each optimiser's step is the formula its docstring states."""
+
+import numpy as np
+import pytest
+
+from dlia_a2.optimizers import make_optimizer
+
+
+def one_weight(value, grad):
+    return {"W1": np.array([value]), "b1": np.zeros(1)}, {"dW1": np.array([grad]), "db1": np.zeros(1)}
+
+
+def test_sgd_step_applies_the_learning_rate():
+    """The old trap: a weight of 1.0 with gradient 2.0 at learning rate 0.1
+    must go to 0.8 (it went to -1.0 when the step expected pre-scaled
+    gradients)."""
+    params, grads = one_weight(1.0, 2.0)
+    make_optimizer("sgd", 0.1).step(params, grads)
+    assert params["W1"][0] == pytest.approx(0.8)
+
+
+def test_momentum_steps_follow_the_heavy_ball_formula():
+    params, grads = one_weight(1.0, 2.0)
+    opt = make_optimizer("momentum", 0.1, momentum=0.5)
+    opt.step(params, grads)  # v = -0.2, w = 0.8
+    assert params["W1"][0] == pytest.approx(0.8)
+    opt.step(params, grads)  # v = 0.5 * -0.2 - 0.2 = -0.3, w = 0.5
+    assert params["W1"][0] == pytest.approx(0.5)
+    assert opt.state["v_W1"][0] == pytest.approx(-0.3)
+
+
+def adam_algorithm_1(w, grads, lr, b1=0.9, b2=0.999, eps=1e-8):
+    """Kingma and Ba (2015), Algorithm 1, written out for one weight."""
+    m = v = 0.0
+    for t, g in enumerate(grads, start=1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+        w = w - lr * m_hat / (np.sqrt(v_hat) + eps)
+    return w
+
+
+@pytest.mark.parametrize("grads", [[3.0, -1.0, 0.5, 2.0], [1e-9, 1e-9, -1e-9], [50.0, 0.0, 0.0, 0.0, 0.0]])
+def test_adam_is_algorithm_1(grads):
+    """Tiny gradients tell the two placements of eps apart: there the
+    'efficient' variant (eps outside the bias correction) moves the weight by
+    a visibly different amount."""
+    params = {"W1": np.array([0.3]), "b1": np.zeros(1)}
+    opt = make_optimizer("adam", 0.01)
+    for g in grads:
+        opt.step(params, {"dW1": np.array([g]), "db1": np.zeros(1)})
+    assert params["W1"][0] == pytest.approx(adam_algorithm_1(0.3, grads, 0.01), rel=1e-12, abs=1e-15)
+    assert int(opt.state["t"]) == len(grads)
+
+
+def test_adam_first_step_moves_each_weight_by_learning_rate():
+    p = {"W1": np.zeros((2, 2)), "b1": np.zeros(2)}
+    g = {"dW1": np.array([[3.0, -0.1], [1e-3, -50]]), "db1": np.array([1.0, -1.0])}
+    make_optimizer("adam", 0.01).step(p, g)
+    assert np.allclose(p["W1"], -0.01 * np.sign(g["dW1"]), rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "name,lr,options,match",
+    [
+        ("rmsprop", 0.1, {}, "unknown optimizer 'rmsprop'"),
+        ("sgd", 0.1, {"momentum": 0.9}, "'sgd' does not take options"),
+        ("sgd", 0.0, {}, "positive finite"),
+        ("sgd", "0.1", {}, "must be a number"),
+        ("momentum", 0.1, {"momentum": 1.0}, r"momentum must lie in \[0, 1\)"),
+        ("adam", 0.1, {"beta2": 1.0}, r"beta2 must lie in \[0, 1\)"),
+    ],
+)
+def test_make_optimizer_refuses_bad_settings(name, lr, options, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make_optimizer(name, lr, **options)

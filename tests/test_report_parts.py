@@ -1,0 +1,85 @@
+"""Pieces of the report, without building it: numbering of sections and
+figures, and the orientation of the filter images."""
+
+import json
+
+import nbformat
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+import report_build
+from dlia_a2 import plots
+from dlia_a2.notebook import Section
+
+
+def notebook(path, *markdown):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(m) for m in markdown]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_merge_numbers_sections_and_builds_contents(tmp_path):
+    a = notebook(tmp_path / "a.ipynb", "# First\n\ntext", "## One\n\n### Deeper", "## Two")
+    b = notebook(tmp_path / "b.ipynb", "# Second\n\n```\n# not a heading\n```", "## Three")
+    merged = report_build.merge([a, b], "Title", "sub", "appendix text")
+    html = "\n".join(c.source for c in merged.cells)
+    for anchor, text in [
+        ("sec-1", "1. First"),
+        ("sec-1-1", "1.1 One"),
+        ("sec-1-1-1", "1.1.1 Deeper"),
+        ("sec-1-2", "1.2 Two"),
+        ("sec-2", "2. Second"),
+        ("sec-2-1", "2.1 Three"),
+    ]:
+        assert f'id="{anchor}">{text}<' in html, anchor
+    assert "# not a heading" in html  # code fences are not headings
+    toc = merged.cells[0].source
+    assert toc.index('href="#sec-1-2"') < toc.index('href="#sec-2"') < toc.index('href="#sec-appendix"')
+    assert 'href="#sec-1-1-1"' not in toc  # the contents list two levels
+    assert "A. Reproducibility" in merged.cells[-1].source
+
+
+def test_section_numbers_figures_in_order_and_records_them(tmp_path, capsys):
+    from matplotlib.figure import Figure
+
+    s = Section(2, tmp_path, {"seed": np.int64(3)})
+    for name in ("curves", "filters"):
+        fig = Figure(figsize=(2, 1))
+        fig.subplots().plot([0, 1])
+        s.figure(fig, name, f"the {name}")
+    assert s.last_label == "Figure 2.2"
+    assert (tmp_path / "curves.png").exists() and (tmp_path / "filters.svg").exists()
+    s.record(accuracy=np.float32(0.5))
+    m = json.loads(s.save().read_text())
+    assert m["figures"] == {
+        "curves": {"label": "Figure 2.1", "caption": "the curves"},
+        "filters": {"label": "Figure 2.2", "caption": "the filters"},
+    }
+    assert m["parameters"] == {"seed": 3} and m["accuracy"] == 0.5
+
+
+@pytest.mark.parametrize("row,col", [(3, 20), (25, 1)])
+def test_filter_image_puts_a_pixel_at_its_row_and_column(row, col):
+    """Weight j = 28 * row + col is drawn at image row `row` (from the top)
+    and column `col`, as the pixel it multiplies sits in the 28x28 digit."""
+    W = np.zeros((10, 784))
+    W[0, 28 * row + col] = 1.0
+    fig = plots.weight_filters(W, [str(k) for k in range(10)])
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    height = rgba.shape[0]
+    box = fig.axes[0].get_window_extent()  # display coordinates, origin bottom left
+    cell_w, cell_h = box.width / 28, box.height / 28
+
+    def colour_at(r, c):
+        x = int(box.x0 + (c + 0.5) * cell_w)
+        y = int(height - (box.y1 - (r + 0.5) * cell_h))
+        return rgba[y, x, :3].astype(int)
+
+    red, blue = colour_at(row, col)[[0, 2]]
+    assert red > 100 and red - blue > 60  # the positive weight: red
+    for r, c in [(col, row), (27 - row, col), (row, 27 - col)]:  # transposed or flipped
+        assert (colour_at(r, c) > 230).all()  # zero weight: white
