@@ -4,12 +4,14 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 
 - ``files``: atomic writes and checksums;
 - ``environment``: versions, BLAS, CPU and commit of a run;
+- ``prose``: Markdown templates filled with numbers from the metrics;
 - ``data``: MNIST and Fashion-MNIST, fetched, verified, cached and split;
 - ``optimizers``: SGD, momentum and Adam;
 - ``training``: settings, history, evaluation and the resumable training loop;
 - ``checkpoint``: saving, loading and resuming training runs;
-- ``progress``: progress lines on the terminal of a report build;
-- ``experiments``: hyperparameter search, runs side by side, error analysis;
+- ``progress``: progress lines on a build's terminal, bars in Jupyter;
+- ``analysis``: the diagnostics behind the report's explanations;
+- ``experiments``: the search, long runs side by side (joblib, Dask), summaries;
 - ``plots``: figures (each function returns a matplotlib ``Figure``);
 - ``notebook``: what the notebooks call to number figures and keep metrics.
 

@@ -1,27 +1,114 @@
-"""Experiments built from the core: hyperparameter search on a validation
-set, runs over several seeds, and the analysis of a trained model. The
-notebooks call these; nothing here prints or plots."""
+"""Experiments built from the training loop: the hyperparameter search on a
+validation set, long runs side by side, and the summaries the report
+quotes. Every function returns plain data; nothing here plots.
+
+Independent runs go through joblib (:func:`run_jobs`): in this process
+with ``workers=1``, in ``workers`` loky processes on one machine, or on a
+Dask cluster when a scheduler address is given (``tcp://host:8786``, or the
+environment variable ``DLIA_DASK_SCHEDULER``), through joblib's Dask
+backend. Each job limits BLAS to one thread itself, so a result does not
+depend on where it ran: ``workers=1``, loky and Dask give the same bits.
+At the small batch sizes of this assignment one BLAS thread multiplies as
+fast as two, so two single-threaded runs side by side finish sooner than
+one after the other.
+"""
 
 from __future__ import annotations
 
 import itertools
+import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from dlia_a2 import checkpoint, training
-from dlia_a2.progress import terminal_progress
+from dlia_a2.progress import bar as progress_bar
+from dlia_a2.progress import terminal_note, terminal_progress
+from dlia_a2.training import TrainConfig
+
+SCHEDULER_ENV = "DLIA_DASK_SCHEDULER"
+
+
+# --- running independent jobs ---------------------------------------------------
+
+
+def _one_blas_thread(fn, kwargs):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return fn(**kwargs)
+
+
+def run_jobs(
+    fn: Callable,
+    jobs: list[dict],
+    workers: int = 1,
+    scheduler: str | None = None,
+    on_done: Callable | None = None,
+    progress: str | None = None,
+) -> list:
+    """``[fn(**job) for job in jobs]``, run side by side, in order.
+
+    Parameters
+    ----------
+    fn : a module-level function (it is pickled to the workers).
+    jobs : keyword arguments of each call; arrays in them are passed as
+        arguments (joblib memory-maps large ones for its worker processes
+        and scatters them to a Dask cluster).
+    workers : processes on this machine; 1 runs here, one job after another.
+    scheduler : address of a Dask scheduler (``tcp://host:port``); default
+        ``$DLIA_DASK_SCHEDULER``. When set, the jobs run on that cluster
+        and ``workers`` is ignored.
+    on_done : called with each result, in job order, as results come in.
+    progress : a label for a progress bar over the jobs in Jupyter.
+    """
+    import joblib
+
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a whole number of processes, 1 or more; got {workers!r}")
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    calls = [joblib.delayed(_one_blas_thread)(fn, job) for job in jobs]
+    if scheduler:
+        from dask.distributed import Client
+
+        with Client(scheduler), joblib.parallel_config(backend="dask"):
+            return _collect(joblib.Parallel(n_jobs=-1, return_as="generator")(calls), len(jobs), on_done, progress)
+    if workers == 1 or len(jobs) <= 1:
+        return _collect((_one_blas_thread(fn, job) for job in jobs), len(jobs), on_done, progress)
+    parallel = joblib.Parallel(n_jobs=workers, backend="loky", return_as="generator", inner_max_num_threads=1)
+    return _collect(parallel(calls), len(jobs), on_done, progress)
+
+
+def _collect(results, n: int, on_done, progress) -> list:
+    bar = progress_bar(progress, n) if progress else None
+    out = []
+    try:
+        for r in results:
+            out.append(r)
+            if on_done is not None:
+                on_done(r)
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+    return out
+
+
+# --- the search -----------------------------------------------------------------
 
 
 @dataclass
 class SearchResult:
     """One configuration of a search and what it scored on validation."""
 
-    config: training.TrainConfig
+    config: TrainConfig
     val_accuracy: list = field(default_factory=list)  # at every epoch end
     val_loss: list = field(default_factory=list)
-    diverged: str = ""  # the error message when the loss became NaN or inf
+    diverged: str = ""  # the error message when training diverged
     seconds: float = 0.0
 
     @property
@@ -35,12 +122,11 @@ class SearchResult:
         return f"hidden {hidden}, {c.activation}, lr {c.learning_rate:g}, batch {c.batch_size}"
 
 
-def grid(base: training.TrainConfig, **axes) -> list[training.TrainConfig]:
+def grid(base: TrainConfig, **axes) -> list[TrainConfig]:
     """Every combination of the given settings on top of ``base``.
 
     ``grid(base, learning_rate=[0.01, 0.1], batch_size=[32, 64])`` gives
-    four configurations; ``hidden_sizes`` is accepted as a convenience and
-    turns into ``layer_sizes``.
+    four configurations; ``hidden_sizes`` turns into ``layer_sizes``.
     """
     names = list(axes)
     out = []
@@ -51,80 +137,16 @@ def grid(base: training.TrainConfig, **axes) -> list[training.TrainConfig]:
                 d["layer_sizes"] = [d["layer_sizes"][0], *v, d["layer_sizes"][-1]]
             else:
                 d[n] = v
-        out.append(training.TrainConfig.from_dict(d))
+        out.append(TrainConfig.from_dict(d))
     return out
 
 
-# --- running independent trainings side by side ----------------------------------
-#
-# At the small batch sizes of this assignment, one BLAS thread multiplies the
-# matrices about as fast as two, so two trainings in two processes, one
-# thread each, finish sooner than one after the other. Each job is
-# self-contained (its own seed and generator), so the results do not depend
-# on which worker runs it or when; they do depend on the BLAS thread count,
-# which is always one here.
-
-_SHARED: dict = {}
-
-
-def _init_worker():
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-
-
-def run_jobs(fn, jobs, workers: int = 2, on_done=None):
-    """``[fn(job) for job in jobs]``, on ``workers`` processes with one BLAS
-    thread each (``workers=1``: here, in order, also with one thread).
-
-    ``fn`` must be a module-level function. Large arrays go in
-    :func:`share` before the call rather than in the jobs: forked workers
-    inherit them without copying.
-    """
-    from threadpoolctl import threadpool_limits
-
-    if workers == 1 or len(jobs) == 1:
-        with threadpool_limits(1):
-            out = []
-            for job in jobs:
-                out.append(fn(job))
-                if on_done is not None:
-                    on_done(out[-1])
-            return out
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_init_worker) as pool:
-        futures = [pool.submit(fn, job) for job in jobs]
-        out = []
-        for f in futures:
-            out.append(f.result())
-            if on_done is not None:
-                on_done(out[-1])
-        return out
-
-
-def share(**arrays) -> None:
-    """Make arrays available to the jobs of :func:`run_jobs` by name."""
-    _SHARED.clear()
-    _SHARED.update(arrays)
-
-
-def shared(name: str):
-    return _SHARED[name]
-
-
-def _search_job(job) -> SearchResult:
-    config, seed = job
+def _search_job(config, seed, X_train, y_train, X_val, y_val) -> SearchResult:
     r = SearchResult(config)
     t0 = time.perf_counter()
     try:
         _, history = training.train(
-            shared("X_fit"),
-            shared("y_fit"),
-            config,
-            np.random.default_rng(seed),
-            eval_sets={"val": (shared("X_val"), shared("y_val"))},
+            X_train, y_train, config, np.random.default_rng(seed), eval_sets={"val": (X_val, y_val)}
         )
     except training.TrainingDiverged as e:
         r.diverged = str(e)
@@ -136,69 +158,314 @@ def _search_job(job) -> SearchResult:
     return r
 
 
+def note_result(r: SearchResult) -> None:
+    """One line per finished configuration on the build's terminal."""
+    terminal_note(
+        f"search: {r.label}: " + ("diverged" if r.diverged else f"val acc {r.final:.4f}") + f" ({r.seconds:.0f} s)"
+    )
+
+
 def search(
-    configs, X_train, y_train, X_val, y_val, seed: int = 0, on_result=None, workers: int = 2
+    configs, X_train, y_train, X_val, y_val, seed: int = 0, workers: int = 1, scheduler=None, on_result=note_result
 ) -> list[SearchResult]:
     """Train every configuration with the same seed and record its
-    validation accuracy at every epoch end. A configuration whose loss
-    becomes NaN or infinite is marked diverged and the search goes on."""
-    share(X_fit=X_train, y_fit=y_train, X_val=X_val, y_val=y_val)
-    return run_jobs(_search_job, [(c, seed) for c in configs], workers, on_result)
+    validation accuracy at every epoch end. A configuration that diverges is
+    marked so and the search goes on."""
+    data = dict(seed=seed, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val)
+    jobs = [dict(config=c, **data) for c in configs]
+    return run_jobs(_search_job, jobs, workers, scheduler, on_result, progress="search")
 
 
 def best(results) -> SearchResult:
     """The result with the highest final validation accuracy (ties: the
-    first, i.e. the cheaper setting in grid order)."""
+    first, the cheaper setting in grid order)."""
     scored = [r for r in results if not r.diverged]
     if not scored:
         raise RuntimeError("every configuration of the search diverged; try smaller learning rates")
     return max(scored, key=lambda r: r.final)
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts ``cm[i, j]`` of images of class ``i`` predicted as ``j``."""
-    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
-    np.add.at(cm, (y_true, y_pred), 1)
-    return cm
+def epoch_flops(layer_sizes, n_train: int, n_eval: int = 0) -> float:
+    """Floating-point operations of one training epoch over ``n_train``
+    samples, plus a forward pass over ``n_eval`` samples to evaluate.
 
-
-def most_confident_mistakes(P: np.ndarray, y: np.ndarray, k: int = 16):
-    """Indices of the ``k`` misclassified images whose wrong prediction had
-    the highest probability, most confident first."""
-    pred = P.argmax(axis=1)
-    wrong = np.flatnonzero(pred != y)
-    order = np.argsort(-P[wrong, pred[wrong]], kind="stable")
-    return wrong[order[:k]]
-
-
-def _train_job(job: dict):
-    """One long training run for :func:`train_runs`."""
-    X, y = shared(job["data"][0]), shared(job["data"][1])
-    sets = {name: (shared(a), shared(b)) for name, (a, b) in job["eval_sets"].items()}
-    params, history = checkpoint.train_resumable(
-        X,
-        y,
-        job["config"],
-        job["seed"],
-        job["checkpoint"],
-        eval_sets=sets,
-        callback=terminal_progress(job["label"], every_epochs=max(1, job["config"].epochs // 10)),
-        log=lambda m: None,
-    )
-    return params, history
-
-
-def train_runs(jobs: list[dict], workers: int = 2):
-    """Several checkpointed training runs side by side (see :func:`run_jobs`).
-
-    Each job is a dict with ``config``, ``seed``, ``checkpoint`` (a path),
-    ``label`` (for the terminal), ``data`` (the names of the shared training
-    arrays, e.g. ``("X_all", "y_all")``) and ``eval_sets`` (``{name: (X name,
-    y name)}``). Returns ``(params, history)`` per job, in order.
+    Per sample and layer of ``n_in x n_out`` weights: ``2 n_in n_out`` for
+    the forward product, as many for ``dW = dZ^T A``, and as many again for
+    ``dA = dZ W`` above the first layer (nothing needs ``dA`` below it).
     """
-    order = sorted(range(len(jobs)), key=lambda i: -jobs[i]["config"].epochs)  # longest first
-    done = run_jobs(_train_job, [jobs[i] for i in order], workers)
-    out = [None] * len(jobs)
-    for i, r in zip(order, done):
-        out[i] = r
-    return out
+    pairs = list(zip(layer_sizes[:-1], layer_sizes[1:]))
+    forward = sum(2 * a * b for a, b in pairs)
+    backward = forward + sum(2 * a * b for a, b in pairs[1:])
+    return float(n_train * (forward + backward) + n_eval * forward)
+
+
+@dataclass
+class TwoStageSearch:
+    """What :func:`two_stage_search` found."""
+
+    stage1: list  # SearchResult per (learning rate, batch size), grid order
+    stage2: list  # SearchResult per (hidden sizes, activation), grid order
+    searched: list  # every distinct configuration trained
+    chosen: SearchResult  # the best within the budget
+    best_overall: SearchResult  # the best of all, budget or not
+    over_budget: list  # the labels of the configurations too costly to choose
+    long_run_tflop: dict  # label -> TFLOP of its long run
+
+
+def two_stage_search(
+    base: TrainConfig,
+    learning_rates,
+    batch_sizes,
+    hidden_sizes,
+    activations,
+    X_train,
+    y_train,
+    X_val,
+    y_val,
+    long_run: dict,
+    budget_tflop: float,
+    seed: int = 0,
+    workers: int = 1,
+    scheduler=None,
+    on_result=note_result,
+) -> TwoStageSearch:
+    """Stage 1: learning rate x batch size of ``base``; stage 2: the best of
+    stage 1 with every hidden-layer shape x activation. The configuration
+    chosen is the best (by final validation accuracy) whose long run costs
+    at most ``budget_tflop``, counted (not timed, so that the choice is the
+    same on every machine) by :func:`epoch_flops` with ``long_run =
+    {"epochs": ..., "n_train": ..., "n_eval": ...}``.
+    """
+    run = dict(seed=seed, workers=workers, scheduler=scheduler, on_result=on_result)
+    data = (X_train, y_train, X_val, y_val)
+    stage1 = search(grid(base, learning_rate=learning_rates, batch_size=batch_sizes), *data, **run)
+    best1 = best(stage1)
+    stage2_grid = grid(best1.config, hidden_sizes=hidden_sizes, activation=activations)
+    new = [c for c in stage2_grid if c != best1.config]  # stage 1 trained that one already
+    trained = dict(zip(map(id, new), search(new, *data, **run)))
+    stage2 = [best1 if c == best1.config else trained[id(c)] for c in stage2_grid]
+    searched = stage1 + [r for r in stage2 if r is not best1]
+
+    def tflop(r):
+        n_train, n_eval = long_run["n_train"], long_run["n_eval"]
+        return long_run["epochs"] * epoch_flops(r.config.layer_sizes, n_train, n_eval) / 1e12
+
+    cost = {r.label: tflop(r) for r in searched}
+    affordable = [r for r in searched if cost[r.label] <= budget_tflop]
+    chosen = best(affordable) if affordable else min(searched, key=tflop)
+    return TwoStageSearch(
+        stage1, stage2, searched, chosen, best(searched), [r.label for r in searched if r not in affordable], cost
+    )
+
+
+def search_record(found: TwoStageSearch) -> dict:
+    """What the report quotes of a two-stage search, JSON-ready (results
+    only: the seconds each run took are in the results themselves)."""
+    return {
+        "search": [
+            dict(label=r.label, config=r.config.to_dict(), val_accuracy=r.val_accuracy, diverged=bool(r.diverged))
+            for r in found.searched
+        ],
+        "n_search_configs": len(found.searched),
+        "n_diverged": sum(bool(r.diverged) for r in found.searched),
+        "budget_excluded": found.over_budget,
+        "best_overall": {"label": found.best_overall.label, "val_accuracy": found.best_overall.final},
+        "best_overall_excluded": found.best_overall.label in found.over_budget,
+        "chosen": found.chosen.config.to_dict(),
+        "chosen_label": found.chosen.label,
+        "chosen_val_accuracy": found.chosen.final,
+    }
+
+
+def result_rows(results) -> list[tuple]:
+    """Table rows of search results: network, activation, final validation
+    accuracy (or "diverged") and seconds per epoch."""
+    return [
+        (
+            "-".join(map(str, r.config.layer_sizes)),
+            r.config.activation,
+            "diverged" if r.diverged else r.final,
+            r.seconds / max(1, len(r.val_accuracy)),
+        )
+        for r in results
+    ]
+
+
+def claims(stage1, learning_rates, batch_sizes) -> dict:
+    """The reference hand-in's claims, read off the stage-1 grid.
+
+    "A larger batch size and learning rate converge faster but end lower":
+    for each value of the other setting, does the largest setting reach a
+    higher validation accuracy after the first epoch ("faster") and a lower
+    one after the last ("lower") than the smallest? "A smaller batch wants a
+    smaller learning rate": does the best learning rate grow with the batch
+    size? Settings are compared by value, whatever order the lists are in.
+
+    Returns
+    -------
+    dict
+        ``batch`` and ``learning_rate``: ``faster``, ``lower``, ``of`` (the
+        number of comparisons), ``largest``, ``smallest``, and the verdicts
+        by majority ``mostly_faster`` and ``claim_holds``; ``best_lr``:
+        batch size -> best learning rate; ``best_lr_grows``: whether it
+        never falls as the batch size grows; ``best_lr_constant``.
+    """
+    lrs, bss = sorted(learning_rates), sorted(batch_sizes)
+    first = np.full((len(lrs), len(bss)), np.nan)
+    last = np.full_like(first, np.nan)
+    for r in stage1:
+        if not r.diverged and r.val_accuracy:
+            i, j = lrs.index(r.config.learning_rate), bss.index(r.config.batch_size)
+            first[i, j], last[i, j] = r.val_accuracy[0], r.val_accuracy[-1]
+
+    def compare(first_line, last_line):  # values along one setting, smallest first
+        ok = np.flatnonzero(np.isfinite(first_line) & np.isfinite(last_line))
+        if len(ok) < 2:
+            return None
+        lo, hi = ok[0], ok[-1]
+        return bool(first_line[hi] > first_line[lo]), bool(last_line[hi] < last_line[lo])
+
+    def tally(pairs, values):
+        pairs = [p for p in pairs if p is not None]
+        return {
+            "faster": sum(f for f, _ in pairs),
+            "lower": sum(w for _, w in pairs),
+            "of": len(pairs),
+            "smallest": values[0],
+            "largest": values[-1],
+        }
+
+    batch = tally([compare(first[i], last[i]) for i in range(len(lrs))], bss)
+    learning_rate = tally([compare(first[:, j], last[:, j]) for j in range(len(bss))], lrs)
+    for t in (batch, learning_rate):  # verdicts by majority of the comparisons
+        t["mostly_faster"] = t["faster"] > t["of"] / 2
+        t["claim_holds"] = t["mostly_faster"] and t["lower"] > t["of"] / 2
+    best_lr = {b: lrs[int(np.nanargmax(last[:, j]))] for j, b in enumerate(bss) if np.isfinite(last[:, j]).any()}
+    ordered = [best_lr[b] for b in bss if b in best_lr]
+    return {
+        "batch": batch,
+        "learning_rate": learning_rate,
+        "best_lr": best_lr,
+        "best_lr_grows": all(x <= y for x, y in zip(ordered, ordered[1:])),
+        "best_lr_constant": len(set(ordered)) <= 1,
+        "first_epoch": first,
+        "last_epoch": last,
+        "learning_rates": lrs,
+        "batch_sizes": bss,
+    }
+
+
+# --- long runs ------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One long, checkpointed training run for :func:`train_runs`."""
+
+    config: TrainConfig
+    seed: int
+    checkpoint: Path  # where its checkpoint lives (resumed when present)
+    train: tuple  # (X, y)
+    eval_sets: dict  # name -> (X, y)
+    label: str = ""  # for the progress lines on the terminal
+
+
+def _train_job(run: Run):
+    callback = terminal_progress(run.label, every_epochs=max(1, run.config.epochs // 10))
+    return checkpoint.train_resumable(
+        *run.train, run.config, run.seed, run.checkpoint, eval_sets=run.eval_sets, callback=callback, log=lambda m: None
+    )
+
+
+def train_runs(runs: dict[str, Run], workers: int = 1, scheduler=None) -> dict:
+    """Several checkpointed training runs side by side (see :func:`run_jobs`),
+    the longest first. Returns ``{name: (params, history)}``."""
+    names = sorted(runs, key=lambda n: -runs[n].config.epochs)
+    done = run_jobs(_train_job, [dict(run=runs[n]) for n in names], workers, scheduler, progress="training runs")
+    return {n: done[names.index(n)] for n in runs}
+
+
+def at_epoch(history: training.History, epoch: int, names=("train", "test")) -> dict:
+    """The whole-set losses and accuracies recorded at the end of ``epoch``."""
+    i = history.epoch_ends()[epoch - 1]
+    return {f"{s}_{m}": float(history[f"{s}_{m}"][i]) for s in names for m in ("loss", "accuracy")}
+
+
+def long_run_summary(history: training.History, short_epochs: int) -> dict:
+    """What a long run shows: the results after ``short_epochs`` and at the
+    end, the first epoch with every training image right (None if never),
+    and the epoch of the lowest test loss, with that loss."""
+    ends = history.epoch_ends()
+    test_loss, train_accuracy = history["test_loss"][ends], history["train_accuracy"][ends]
+    perfect = np.flatnonzero(train_accuracy == 1.0)
+    epochs = len(ends)
+    short, last = at_epoch(history, short_epochs), at_epoch(history, epochs)
+    return {
+        "short": short,
+        "last": last,
+        "epochs": epochs,
+        "first_perfect_epoch": int(perfect[0]) + 1 if len(perfect) else None,
+        "min_test_loss_epoch": int(np.argmin(test_loss)) + 1,
+        "min_test_loss": float(test_loss.min()),
+        "overfits": bool(np.argmin(test_loss) + 1 < epochs),
+        "accuracy_change_points": 100 * (last["test_accuracy"] - short["test_accuracy"]),
+    }
+
+
+def spread(values) -> dict:
+    """Mean, sample standard deviation (0 for one value), min and max."""
+    a = np.asarray(values, dtype=float)
+    return {
+        "mean": float(a.mean()),
+        "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
+        "min": float(a.min()),
+        "max": float(a.max()),
+    }
+
+
+def optimizer_configs(chosen: TrainConfig, epochs: int) -> dict:
+    """The optimiser comparison: the chosen network with SGD at its learning
+    rate, momentum 0.9 at a tenth of it (the same effective step, since
+    momentum multiplies the step by 1 / (1 - 0.9)), and Adam at the 0.001 of
+    its paper."""
+    lr = chosen.learning_rate
+    return {
+        "SGD": chosen.replace(epochs=epochs, optimizer="sgd"),
+        "momentum": chosen.replace(epochs=epochs, optimizer="momentum", momentum=0.9, learning_rate=lr / 10),
+        "Adam": chosen.replace(epochs=epochs, optimizer="adam", learning_rate=0.001),
+    }
+
+
+def optimizer_table(summary: dict, configs: dict, epochs: int):
+    """Rows, headers and formats of the optimiser table; with one epoch the
+    first and the last epoch are the same column."""
+    acc_last = f"val. accuracy, epoch {epochs}"
+    headers = ["optimiser", "learning rate", "val. accuracy, epoch 1", acc_last, "val. loss"]
+    rows = [
+        (n, f"{configs[n].learning_rate:g}", r["val_accuracy_epoch_1"], r["val_accuracy"], r["val_loss"])
+        for n, r in summary["rows"].items()
+    ]
+    if epochs == 1:
+        headers.pop(2)
+        rows = [r[:2] + r[3:] for r in rows]
+    return rows, headers, {h: "{:.4f}" for h in headers[2:]}
+
+
+def optimizer_summary(histories: dict) -> dict:
+    """Per optimiser: validation accuracy after the first and the last epoch
+    and the final validation loss; ``winner`` and ``spread_points`` (best
+    minus worst final accuracy, in percentage points)."""
+    rows = {}
+    for name, h in histories.items():
+        ends = h.epoch_ends()
+        rows[name] = {
+            "val_accuracy_epoch_1": float(h["val_accuracy"][ends[0]]),
+            "val_accuracy": float(h["val_accuracy"][ends[-1]]),
+            "val_loss": float(h["val_loss"][ends[-1]]),
+        }
+    finals = {n: r["val_accuracy"] for n, r in rows.items()}
+    return {
+        "rows": rows,
+        "winner": max(finals, key=finals.get),
+        "spread_points": 100 * (max(finals.values()) - min(finals.values())),
+    }

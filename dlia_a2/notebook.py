@@ -16,7 +16,7 @@ import numpy as np
 
 
 def _jsonable(v):
-    if isinstance(v, (np.floating, np.integer)):
+    if isinstance(v, np.generic):  # NumPy scalars: float32, int64, bool_, ...
         return v.item()
     if isinstance(v, np.ndarray):
         return v.tolist()
@@ -41,6 +41,7 @@ class Section:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.figures = 0
         self.metrics: dict = {"parameters": _jsonable(params or {})}
+        self.timing: dict = {}
         self._t0 = time.perf_counter()
 
     def figure(self, fig, name: str, caption: str, width: int | None = None) -> None:
@@ -93,12 +94,17 @@ class Section:
         """Store values in the metrics JSON (numbers the prose quotes)."""
         self.metrics.update(_jsonable(values))
 
+    def record_timing(self, **seconds):
+        """Store wall times in ``timing.json``, apart from the results: they
+        differ from run to run. Prose names them as ``timing.<name>``."""
+        self.timing.update(_jsonable(seconds))
+
     def save(self) -> Path:
         """Write ``metrics.json`` (results only, so that two builds of the
         same commit give identical files) and ``timing.json``."""
         path = self.out_dir / "metrics.json"
         path.write_text(json.dumps(self.metrics, indent=1, sort_keys=True) + "\n")
         (self.out_dir / "timing.json").write_text(
-            json.dumps({"wall_seconds": round(time.perf_counter() - self._t0, 1)}) + "\n"
+            json.dumps({**self.timing, "wall_seconds": round(time.perf_counter() - self._t0, 1)}) + "\n"
         )
         return path

@@ -194,3 +194,23 @@ def lines(xs, series: dict, xlabel: str, ylabel: str, logx: bool = False, logy: 
     ax.grid(alpha=0.3, lw=0.5)
     ax.legend(frameon=False)
     return fig
+
+
+def ladder(batch_accuracy: np.ndarray, values: np.ndarray, counts: np.ndarray, batch_size: int) -> Figure:
+    """The accuracy on the current mini-batch at every iteration (left), and
+    how often each value occurs (right), with the multiples of
+    ``1/batch_size`` drawn as light lines."""
+    fig = Figure(figsize=(7.2, 2.6), layout="constrained")
+    ax1, ax2 = fig.subplots(1, 2, width_ratios=[2, 1])
+    iteration = np.arange(1, len(batch_accuracy) + 1)
+    ax1.scatter(iteration, batch_accuracy, s=2, color=COLOURS["batch"], lw=0)
+    for k in range(batch_size + 1):
+        ax1.axhline(k / batch_size, color="#cccccc", lw=0.3, zorder=0)
+    ax1.set_ylim(max(0.5, float(np.min(batch_accuracy)) - 0.02), 1.005)
+    ax1.set_xlabel("iteration")
+    ax1.set_ylabel("accuracy on the current mini-batch")
+    ax2.barh(values, counts, height=0.6 / batch_size, color=COLOURS["train"])
+    ax2.set_ylim(ax1.get_ylim())
+    ax2.set_xlabel("iterations")
+    ax2.set_yticks([])
+    return fig

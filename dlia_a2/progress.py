@@ -41,3 +41,26 @@ def terminal_progress(label: str, every_epochs: int = 1):
         print("  " + ", ".join(parts), file=sys.__stderr__, flush=True)
 
     return callback
+
+
+def in_jupyter() -> bool:
+    """True in a notebook a person is running in Jupyter: there, progress
+    is a tqdm bar. False in a terminal and in a report build (which sets
+    ``$DLIA_PROGRESS`` and reads lines instead)."""
+    if os.environ.get(PROGRESS_ENV):
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def bar(label: str, total: int):
+    """A tqdm progress bar over ``total`` steps in Jupyter; None elsewhere."""
+    if not in_jupyter():
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=label, unit="run")

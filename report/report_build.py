@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dlia_a2 import data
+from dlia_a2 import data, prose
 from dlia_a2.environment import environment
 from dlia_a2.progress import PROGRESS_ENV
 
@@ -140,9 +140,11 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60]
 
 
-def merge(notebooks: list[Path], title: str, subtitle: str, appendix_md: str):
+def merge(notebooks: list[Path], title: str, subtitle: str, appendix_md: str, values: dict | None = None):
     """One notebook for the whole report: numbered headings, a table of
-    contents, no parameter cells, no code, no stderr."""
+    contents, no parameter cells, no code, no stderr. Placeholders in
+    Markdown cells are filled from ``values[notebook stem]``, its metrics
+    and ``timing`` (:mod:`dlia_a2.prose`)."""
     import nbformat
 
     merged = nbformat.v4.new_notebook()
@@ -153,12 +155,14 @@ def merge(notebooks: list[Path], title: str, subtitle: str, appendix_md: str):
         for cell in nb.cells:
             tags = set(cell.get("metadata", {}).get("tags", []))
             # parameters are listed in the appendix; the cells nbval checks
-            # print plain summaries meant for the regression, not the reader
+            # print plain summaries meant for the regression, not the reader;
+            # "remove-cell" marks prose that walks through code the report hides
             if tags & {"parameters", "injected-parameters", "remove-cell", "nbval-check-output"}:
                 continue
             cell = copy.deepcopy(cell)
             cell["id"] = f"nb{number}-{cell.get('id', len(cells))}"
             if cell.cell_type == "markdown":
+                cell.source = prose.fill(cell.source, (values or {}).get(path.stem, {}), f"{path.name}, {cell['id']}")
                 lines, fenced = [], False
                 for line in cell.source.splitlines():
                     if line.startswith("```"):
@@ -345,17 +349,20 @@ def render_pdf(html_path: Path, pdf_path: Path) -> None:
 def render(
     executed: list[Path], html_out: Path, title: str, config_name: str, dataset: str, params_files: list[Path]
 ) -> None:
-    metrics = {}
+    metrics, template_values = {}, {}
     for path in executed:
         m = path.parent / path.stem / "metrics.json"
         if m.exists():
             metrics[path.stem] = json.loads(m.read_text())
+            timing = m.with_name("timing.json")
+            timing = json.loads(timing.read_text()) if timing.exists() else {}
+            template_values[path.stem] = {**metrics[path.stem], "timing": timing}
     subtitle = (
         f"Data set: <b>{html.escape(dataset)}</b> &middot; configuration "
         f"<b>{html.escape(config_name)}</b> &middot; built "
         f"{_dt.date.today().isoformat()}"
     )
-    nb = merge(executed, title, subtitle, appendix(executed, metrics, params_files))
+    nb = merge(executed, title, subtitle, appendix(executed, metrics, params_files), template_values)
     render_html(nb, html_out)
     combined = {"dataset": dataset, "configuration": config_name, "notebooks": metrics}
     (html_out.parent / "metrics.json").write_text(json.dumps(combined, indent=1, sort_keys=True) + "\n")

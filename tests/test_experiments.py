@@ -1,7 +1,12 @@
+"""The search, the long runs and the summaries of Exercise 3, on small
+synthetic data; runs side by side give the bits of runs one after another,
+in this process, in loky workers and on a Dask cluster."""
+
 import numpy as np
 import pytest
 
 from dlia_a2 import experiments as ex
+from dlia_a2 import training
 from dlia_a2.training import TrainConfig
 
 
@@ -11,6 +16,10 @@ def blobs(n=300, d=20, c=4, seed=0):
     r = np.random.default_rng(seed + 1)
     y = r.integers(0, c, n)
     return (centres[y] + r.standard_normal((n, d))).astype(np.float32), y
+
+
+def square(x):
+    return x * x
 
 
 def test_grid_builds_every_combination():
@@ -26,54 +35,175 @@ def test_grid_builds_every_combination():
         ex.grid(base, lr=[0.1])
 
 
+def test_run_jobs_keeps_order_and_refuses_bad_workers():
+    seen = []
+    assert ex.run_jobs(square, [dict(x=k) for k in range(5)], workers=1, on_done=seen.append) == [0, 1, 4, 9, 16]
+    assert seen == [0, 1, 4, 9, 16]
+    assert ex.run_jobs(square, [dict(x=k) for k in range(5)], workers=2) == [0, 1, 4, 9, 16]
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="workers must be a whole number of processes, 1 or more"):
+            ex.run_jobs(square, [dict(x=1)], workers=bad)
+
+
 def test_search_marks_diverged_runs_and_goes_on():
     X, y = blobs()
     Xv, yv = blobs(seed=1)
     base = TrainConfig(layer_sizes=(20, 16, 4), init="he", epochs=2, batch_size=16)
     results = ex.search(ex.grid(base, learning_rate=[0.05, 1e5]), X, y, Xv, yv, workers=1)
     assert not results[0].diverged and results[0].final > 0.9
-    assert "became" in results[1].diverged and np.isnan(results[1].final)
+    assert "training loss became" in results[1].diverged and np.isnan(results[1].final)
     assert ex.best(results) is results[0]
     with pytest.raises(RuntimeError, match="every configuration of the search diverged"):
         ex.best(results[1:])
 
 
-def test_parallel_workers_give_the_same_results_as_one():
+def search_values(results):
+    return [(r.val_accuracy, r.val_loss) for r in results]
+
+
+@pytest.mark.slow
+def test_loky_workers_give_the_bits_of_one_process():
     X, y = blobs()
     Xv, yv = blobs(seed=1)
-    base = TrainConfig(layer_sizes=(20, 16, 4), init="he", epochs=2)
-    cfgs = ex.grid(base, learning_rate=[0.02, 0.1], batch_size=[16, 64])
+    cfgs = ex.grid(TrainConfig(layer_sizes=(20, 16, 4), init="he", epochs=2), learning_rate=[0.02, 0.1])
     one = ex.search(cfgs, X, y, Xv, yv, seed=3, workers=1)
     two = ex.search(cfgs, X, y, Xv, yv, seed=3, workers=2)
-    assert [r.val_accuracy for r in one] == [r.val_accuracy for r in two]
-    assert [r.val_loss for r in one] == [r.val_loss for r in two]
+    assert search_values(one) == search_values(two)
 
 
-def test_train_runs_checkpoint_and_keep_job_order(tmp_path):
+@pytest.mark.slow
+def test_search_on_a_dask_cluster_gives_the_same_bits():
+    """The README's cluster route, against a LocalCluster: the scheduler's
+    address is all the search needs."""
+    from dask.distributed import LocalCluster
+
     X, y = blobs()
-    ex.share(X=X, y=y)
-    jobs = [
-        dict(
-            config=TrainConfig(layer_sizes=(20, 4), epochs=e),
-            seed=s,
-            checkpoint=tmp_path / f"run{e}-{s}",
-            label="test",
-            data=("X", "y"),
-            eval_sets={"train": ("X", "y")},
+    Xv, yv = blobs(seed=1)
+    cfgs = ex.grid(TrainConfig(layer_sizes=(20, 16, 4), init="he", epochs=2), learning_rate=[0.02, 0.1])
+    here = ex.search(cfgs, X, y, Xv, yv, seed=3, workers=1)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        there = ex.search(cfgs, X, y, Xv, yv, seed=3, scheduler=cluster.scheduler_address)
+    assert search_values(here) == search_values(there)
+
+
+def test_scheduler_can_come_from_the_environment(monkeypatch):
+    import dask.distributed
+
+    class Reached(Exception):
+        pass
+
+    def client(address):
+        raise Reached(address)
+
+    monkeypatch.setattr(dask.distributed, "Client", client)
+    monkeypatch.setenv(ex.SCHEDULER_ENV, "tcp://scheduler.example:8786")
+    with pytest.raises(Reached, match="tcp://scheduler.example:8786"):
+        ex.run_jobs(square, [dict(x=1)], workers=1)
+    monkeypatch.delenv(ex.SCHEDULER_ENV)
+    assert ex.run_jobs(square, [dict(x=3)], workers=1) == [9]
+
+
+def test_two_stage_search_trains_each_configuration_once_and_respects_the_budget():
+    X, y = blobs()
+    Xv, yv = blobs(seed=1)
+    base = TrainConfig(layer_sizes=(20, 8, 4), init="he", epochs=1, batch_size=32)
+    long_run = {"epochs": 10, "n_train": 300, "n_eval": 300}
+    big = 10 * ex.epoch_flops((20, 32, 32, 4), 300, 300) / 1e12
+    found = ex.two_stage_search(
+        base, [0.1, 0.05], [32], [[8], [32, 32]], ["relu"], X, y, Xv, yv, long_run, budget_tflop=big * 0.99
+    )
+    labels = [r.label for r in found.searched]
+    assert len(labels) == len(set(labels)) == 3  # 2 in stage 1, 1 new in stage 2
+    assert found.stage2[0] in found.stage1  # the best of stage 1, not trained twice
+    assert found.over_budget == [found.stage2[1].label]  # 784-32-32 would cost too much
+    assert found.chosen.config.layer_sizes == (20, 8, 4)
+    record = ex.search_record(found)
+    assert record["n_search_configs"] == 3 and record["chosen_label"] == found.chosen.label
+
+
+def test_epoch_flops_counts_forward_backward_and_evaluation():
+    # one layer 3x2: forward 12 per sample, backward dW 12, no dA below the first layer
+    assert ex.epoch_flops((3, 2), n_train=1) == 24
+    # two layers 3x2, 2x4: forward 12 + 16, backward 28 + dA of the second layer 16
+    assert ex.epoch_flops((3, 2, 4), n_train=1) == 28 + 44
+    assert ex.epoch_flops((3, 2, 4), n_train=0, n_eval=10) == 280
+
+
+def fake_result(lr, batch, accuracies):
+    r = ex.SearchResult(TrainConfig(layer_sizes=(4, 2), learning_rate=lr, batch_size=batch))
+    r.val_accuracy = accuracies
+    return r
+
+
+def test_claims_compare_by_value_whatever_the_order_of_the_lists():
+    """The prose once assumed sorted lists: with [50, 0.1] it called 50 the
+    lowest learning rate."""
+    stage1 = [
+        fake_result(0.1, 32, [0.90, 0.97]),
+        fake_result(0.1, 128, [0.80, 0.95]),
+        fake_result(50, 32, [0.95, 0.96]),
+        fake_result(50, 128, [0.85, 0.94]),
+    ]
+    for lrs, bss in (([0.1, 50], [32, 128]), ([50, 0.1], [128, 32])):
+        c = ex.claims(stage1, lrs, bss)
+        assert c["learning_rate"]["largest"] == 50 and c["learning_rate"]["smallest"] == 0.1
+        assert c["batch"]["largest"] == 128
+        # the larger batch starts slower (0.80 < 0.90, 0.85 < 0.95) and ends lower at both rates
+        assert (c["batch"]["faster"], c["batch"]["lower"], c["batch"]["of"]) == (0, 2, 2)
+        assert not c["batch"]["mostly_faster"] and not c["batch"]["claim_holds"]
+        # the larger rate starts faster and ends lower at both batch sizes: the claim holds
+        assert (c["learning_rate"]["faster"], c["learning_rate"]["lower"]) == (2, 2)
+        assert c["learning_rate"]["claim_holds"]
+        assert c["best_lr"] == {32: 0.1, 128: 0.1} and c["best_lr_constant"]
+
+
+def test_claims_skip_diverged_runs():
+    stage1 = [fake_result(0.1, 32, [0.9, 0.95]), fake_result(0.2, 32, [0.9, 0.96])]
+    stage1[1].diverged = "the training loss became nan"
+    c = ex.claims(stage1, [0.1, 0.2], [32])
+    assert c["learning_rate"]["of"] == 0 and c["best_lr"] == {32: 0.1}
+
+
+def test_optimizer_table_has_unique_headers_with_one_epoch():
+    summary = {"rows": {"SGD": {"val_accuracy_epoch_1": 0.9, "val_accuracy": 0.9, "val_loss": 0.3}}}
+    configs = {"SGD": TrainConfig(learning_rate=0.1)}
+    rows, headers, fmt = ex.optimizer_table(summary, configs, epochs=1)
+    assert len(headers) == len(set(headers)) == 4 and rows == [("SGD", "0.1", 0.9, 0.3)]
+    rows, headers, _ = ex.optimizer_table(summary, configs, epochs=3)
+    assert headers[2:4] == ["val. accuracy, epoch 1", "val. accuracy, epoch 3"] and len(rows[0]) == 5
+
+
+def test_long_run_summary_finds_overfitting_and_first_perfect_epoch():
+    h = training.History(("train", "test"), 10)
+    test_losses = [0.5, 0.3, 0.2, 0.25, 0.3]
+    train_acc = [0.9, 0.99, 1.0, 1.0, 1.0]
+    for e, (tl, ta) in enumerate(zip(test_losses, train_acc), start=1):
+        h.append(iteration=10 * e, epoch=float(e), batch_loss=0.1, batch_accuracy=1.0, train_loss=0.1 / e,
+                 train_accuracy=ta, test_loss=tl, test_accuracy=0.9 + e / 100)  # fmt: skip
+    s = ex.long_run_summary(h, short_epochs=2)
+    assert s["first_perfect_epoch"] == 3 and s["min_test_loss_epoch"] == 3 and s["overfits"]
+    assert s["short"]["test_accuracy"] == pytest.approx(0.92) and s["last"]["test_loss"] == 0.3
+    assert s["accuracy_change_points"] == pytest.approx(3.0)
+
+
+def test_spread_of_one_value_has_zero_std():
+    assert ex.spread([0.5]) == {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5}
+    assert ex.spread([1.0, 3.0])["std"] == pytest.approx(np.sqrt(2))
+
+
+@pytest.mark.slow
+def test_train_runs_checkpoint_and_return_by_name(tmp_path):
+    X, y = blobs()
+    runs = {
+        f"run{e}": ex.Run(
+            TrainConfig(layer_sizes=(20, 4), epochs=e), s, tmp_path / f"run{e}-{s}", (X, y), {"t": (X, y)}
         )
         for e, s in ((1, 0), (3, 1))
-    ]
-    out = ex.train_runs(jobs, workers=2)
-    assert [h.last("iteration") for _, h in out] == [5, 15]
+    }
+    out = ex.train_runs(runs, workers=2)
+    assert list(out) == ["run1", "run3"]
+    assert [h.last("iteration") for _, h in out.values()] == [5, 15]
     assert (tmp_path / "run3-1.npz").exists()
-    again = ex.train_runs(jobs, workers=1)  # resumed from the finished checkpoints
-    for (p1, _), (p2, _) in zip(out, again):
+    again = ex.train_runs(runs, workers=1)  # resumed from the finished checkpoints
+    for (p1, _), (p2, _) in zip(out.values(), again.values()):
         assert all(p1[k].tobytes() == p2[k].tobytes() for k in p1)
-
-
-def test_confusion_matrix_and_confident_mistakes():
-    y = np.array([0, 1, 2, 2])
-    P = np.array([[0.9, 0.1, 0.0], [0.2, 0.3, 0.5], [0.05, 0.9, 0.05], [0.1, 0.1, 0.8]])
-    cm = ex.confusion_matrix(y, P.argmax(1), 3)
-    assert cm.tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
-    assert ex.most_confident_mistakes(P, y, 5).tolist() == [2, 1]

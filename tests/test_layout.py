@@ -10,11 +10,13 @@ ROOT = Path(__file__).resolve().parents[1]
 ORDER = [
     "files",
     "environment",
+    "prose",
     "data",
     "optimizers",
     "training",
     "checkpoint",
     "progress",
+    "analysis",
     "experiments",
     "plots",
     "notebook",

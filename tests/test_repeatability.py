@@ -1,6 +1,7 @@
 """Same commit, same parameters, same machine: same results."""
 
 import filecmp
+import json
 import subprocess
 from pathlib import Path
 
@@ -22,6 +23,24 @@ def test_two_report_builds_give_identical_metrics(tmp_path):
         check=True,
         capture_output=True,
     )
-    assert filecmp.cmp(SMALL / "metrics.json", tmp_path / "metrics.json", shallow=False)
     for nb in ("1_partial_derivatives", "2_one_layer", "3_multilayer"):
-        assert filecmp.cmp(SMALL / nb / "metrics.json", tmp_path / nb / "metrics.json", shallow=False), nb
+        a, b = SMALL / nb / "metrics.json", tmp_path / nb / "metrics.json"
+        assert filecmp.cmp(a, b, shallow=False), f"{nb} differs: {differences(a, b)[:10]}"
+    assert filecmp.cmp(SMALL / "metrics.json", tmp_path / "metrics.json", shallow=False)
+
+
+def flatten(tree, prefix=""):
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from flatten(v, f"{prefix}.{k}")
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield from flatten(v, f"{prefix}[{i}]")
+    else:
+        yield prefix, tree
+
+
+def differences(a: Path, b: Path) -> list:
+    """The keys whose values differ, for the message of a failure."""
+    one, two = dict(flatten(json.loads(a.read_text()))), dict(flatten(json.loads(b.read_text())))
+    return [(k, one.get(k), two.get(k)) for k in sorted(set(one) | set(two)) if one.get(k) != two.get(k)]

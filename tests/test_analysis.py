@@ -1,0 +1,87 @@
+"""The diagnostics of the report, on data where the answer is known."""
+
+import numpy as np
+import pytest
+
+from dlia_a2 import analysis, training
+from dlia_a2.training import TrainConfig
+
+
+def history_with(test_losses, train_losses):
+    h = training.History(("train", "test"), 1)
+    for i, (te, tr) in enumerate(zip(test_losses, train_losses), start=1):
+        h.append(iteration=i, epoch=float(i), batch_loss=0.0, batch_accuracy=0.0, train_loss=tr,
+                 train_accuracy=0.0, test_loss=te, test_accuracy=0.0)  # fmt: skip
+    return h
+
+
+@pytest.mark.parametrize(
+    "test,train,pattern,share,cross",
+    [
+        ([1, 2, 3], [0.5, 1, 2], "never", 0.0, 1.0),
+        ([0.1, 0.2], [1, 1], "throughout", 1.0, None),
+        ([0.5, 0.9, 1.5, 2], [1, 1, 1, 1], "early", 0.5, 3.0),
+        ([0.5, 1.5, 0.5], [1, 1, 1], "crossing", 2 / 3, 2.0),
+    ],
+)
+def test_loss_order_names_the_pattern(test, train, pattern, share, cross):
+    order = analysis.loss_order(history_with(test, train))
+    assert order == {"share_below": pytest.approx(share), "cross_epoch": cross, "pattern": pattern}
+
+
+def test_nearest_centroid_classifies_separated_clusters():
+    X = np.array([[0.0, 0], [0, 1], [10, 10], [10, 11]])
+    y = np.array([3, 3, 7, 7])
+    assert analysis.nearest_centroid_accuracy(X, y, np.array([[1.0, 0], [9, 9]]), np.array([3, 7])) == 1.0
+    assert analysis.nearest_centroid_accuracy(X, y, np.array([[1.0, 0]]), np.array([7])) == 0.0
+
+
+def test_first_epochs_repeat_the_main_run():
+    r = np.random.default_rng(0)
+    X, y = r.random((130, 6), dtype=np.float32), r.integers(0, 3, 130)
+    cfg = TrainConfig(layer_sizes=(6, 3), learning_rate=0.5, batch_size=32, epochs=3, eval_every=2)
+    _, history = training.train(X, y, cfg, np.random.default_rng(4), eval_sets={"train": (X, y)})
+    first = analysis.first_epochs(X, y, X[:20], y[:20], cfg, seed=4, epochs=2)
+    assert len(first["batch_loss"]) == 2 * 5 and len(first["epochs"]) == 2
+    assert analysis.same_trajectory(first, history)
+    assert first["epochs"][1]["train_loss"] == pytest.approx(history["train_loss"][history.epoch_ends()[1]])
+    assert not analysis.same_trajectory(analysis.first_epochs(X, y, X, y, cfg, seed=5, epochs=1), history)
+    with pytest.raises(ValueError, match="only for plain SGD"):
+        analysis.first_epochs(X, y, X, y, cfg.replace(optimizer="adam"), seed=4, epochs=1)
+
+
+def test_ladder_finds_the_rungs_of_a_batch():
+    acc = np.array([60 / 64, 61 / 64, 60 / 64, 50 / 56])
+    rungs = analysis.ladder(acc, batch_size=64, n_train=3000)  # 3000 = 46 x 64 + 56
+    assert rungs["distinct"] == 3 and rungs["all_on_rungs"]
+    assert (rungs["n_last"], rungs["full_batches"], rungs["remainder"]) == (56, 46, 56)
+    assert not analysis.ladder(np.array([0.5001]), 64, 3000)["all_on_rungs"]
+
+
+def test_filter_correlation_recognises_class_templates():
+    r = np.random.default_rng(0)
+    templates = r.standard_normal((3, 16))
+    y = np.repeat(np.arange(3), 20)
+    X = templates[y] + 0.1 * r.standard_normal((60, 16))
+    out = analysis.filter_class_correlation(templates - templates.mean(axis=0), X, y)
+    assert out["matches"] == 3 and out["diagonal"].min() > 0.9
+    assert out["corr"].shape == (3, 3)
+
+
+def test_rare_pixel_weights_split_by_ink():
+    X = np.zeros((100, 3))
+    X[:, 0] = 1.0  # always ink
+    X[0, 1] = 1.0  # ink in 1% of the images: not rare
+    W = np.array([[2.0, 4.0, 8.0]])
+    out = analysis.rare_pixel_weights(W, X)
+    assert out == {"rare_pixels": 1, "mean_abs_weight_rare": 8.0, "mean_abs_weight_ink": 3.0}
+
+
+def test_errors_count_confusions_and_order_mistakes_by_confidence():
+    y = np.array([0, 1, 2, 2])
+    P = np.array([[0.9, 0.1, 0.0], [0.2, 0.3, 0.5], [0.05, 0.9, 0.05], [0.1, 0.1, 0.8]])
+    e = analysis.errors(P, y, k=5)
+    assert e["confusion"].tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
+    assert e["n_errors"] == 2
+    assert e["mistakes"]["index"].tolist() == [2, 1] and e["least_confidence"] == 0.5
+    assert e["most_confused"]["count"] == 1

@@ -1,0 +1,33 @@
+"""Markdown templates filled from the metrics."""
+
+import pytest
+
+from dlia_a2 import prose
+
+
+def test_fill_formats_numbers_with_filters():
+    metrics = {"acc": 0.98645, "n": 60000, "err": 6.8e-8, "lr": 0.05, "d": 0.123, "epochs": 1}
+    text = "{{ acc | pct }} of {{ n | count }}; {{ err | sci }} at {{ lr | g }}, {{ d | signed }}, "
+    text += "{{ epochs | plural('epoch') }}"
+    assert prose.fill(text, metrics) == "98.65% of 60,000; 6.8e-08 at 0.05, +0.12, 1 epoch"
+
+
+def test_fill_leaves_plain_markdown_and_latex_alone():
+    text = "$\\frac{\\partial J}{\\partial w_{mj}}$ and a table | a | b |"
+    assert prose.fill(text, {}) == text
+
+
+def test_unknown_name_stops_with_where_it_is():
+    with pytest.raises(KeyError, match="nb2, cell-07 names 'test_acc' is undefined.*section.record"):
+        prose.fill("{{ test_acc | pct }}", {"test_accuracy": 0.9}, "nb2, cell-07")
+
+
+def test_verdicts_branch_on_recorded_values():
+    text = "the formulas {% if ok %}hold{% else %}do not hold{% endif %}"
+    assert prose.fill(text, {"ok": True}) == "the formulas hold"
+    assert prose.fill(text, {"ok": False}) == "the formulas do not hold"
+
+
+def test_listing_and_plural():
+    assert prose.listing([1, 2, 3]) == "1, 2 and 3" and prose.listing(["a"]) == "a"
+    assert prose.plural(2, "seed") == "2 seeds"
