@@ -4,7 +4,7 @@
 #   make test     every test: unit tests, nbval regression, rendering tests
 #   make data     fetch and verify the data set into the cache
 #   make lab      JupyterLab on the notebooks
-#   make bench    time the core against PyTorch (installs bench/requirements.txt)
+#   make bench    time the core against PyTorch and JAX (installs bench/requirements.txt)
 #
 # Every target creates the virtual environment in $(VENV) when it is missing.
 
@@ -114,9 +114,10 @@ baselines: $(STAMP) data
 	    --out-dir build/$$nb --baseline || exit 1; \
 	done
 
-# PyTorch only for the benchmark: the project does not depend on it.
-$(VENV)/.bench-installed: bench/requirements.txt | $(STAMP)
-	$(PY) -m pip install --disable-pip-version-check -q -r bench/requirements.txt
+# PyTorch and JAX only for the benchmark: the project depends on neither.
+# constraints.txt keeps them from moving the project's pins (NumPy above all).
+$(VENV)/.bench-installed: bench/requirements.txt constraints.txt | $(STAMP)
+	$(PY) -m pip install --disable-pip-version-check -q -r bench/requirements.txt -c constraints.txt
 	@touch $@
 
 bench: $(VENV)/.bench-installed data
