@@ -1,18 +1,31 @@
-"""Speed of the hand-written core against PyTorch on the CPU (``make bench``).
+"""Speed of the hand-written core against PyTorch and JAX on the CPU (``make bench``).
 
 One training epoch over the 60,000 MNIST training images at batch size 64,
-float32, plain SGD, for 784-10, 784-100-10 and 784-800-10: the project's
-core and the same model in eager PyTorch, from the same initial weights and
-on the same batches, interleaved in one process and repeated. The machines
-are shared and noisy, so the claim is the ratio of medians; absolute times
-are context.
+float32, plain SGD at learning rate 0.05, for 784-10, 784-100-10 and
+784-800-10, by three programs from the same initial weights and on the same
+batches (the permutation the core draws, ``default_rng(seed).permutation(N)``):
 
-It also times the matrix products of an epoch alone (same shapes, same
-data), to tell what share of the core's epoch they take, measures the
-machine's float32 matrix-multiply peak, and the peak resident memory of a
-full-size training run in a child process.
+- ``core``: the project's training machinery;
+- ``torch``: the same model in eager PyTorch;
+- ``jax``: the same model in JAX, the whole epoch one jitted function (a
+  ``jax.lax.scan`` over the full batches, each gathering its rows of the
+  permutation, then the last, short batch), compiled before timing.
 
-Writes ``bench/results.json`` and prints a Markdown table.
+They run interleaved in one process, in an order that rotates with each
+repeat, so that a slow stretch of a shared machine falls on all of them.
+The claim is the ratio of medians; absolute times are context. Whether the
+ratios can be trusted at all is judged from the spread of the repeats (see
+``MAX_SPREAD``): a run whose spread is too wide is written with
+``"trusted": false`` and its reasons, and its table says it is not a result.
+
+Also measured in the same run: the matrix products of an epoch alone (same
+shapes, same data) and the shuffle alone, to tell what share of the core's
+epoch they take; the float32 matrix-multiply peak of the machine's BLAS,
+interleaved with the epochs, of which the core's GFLOP/s are a share; and
+the peak resident memory of a full-size training run, in a child process.
+
+Writes ``bench/results.json`` and prints Markdown tables. ``bench/check.py``
+compares the ratios with the speed targets.
 """
 
 from __future__ import annotations
@@ -21,11 +34,11 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,14 +46,44 @@ import numpy as np
 import mlp_core as mc
 from dlia_a2 import data as md
 from dlia_a2 import training
+from dlia_a2.environment import environment
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = ((784, 10), (784, 100, 10), (784, 800, 10))
 BATCH = 64
 LR = 0.05
+FORMAT = 2  # of results.json; 1 had no JAX and no trust flag
+PROGRAMS = ("core", "torch", "jax")
+NAMES = {"core": "core", "torch": "PyTorch", "jax": "JAX"}
+
+# A run is trusted only if, for every network, no timed program's slowest
+# repeat took more than MAX_SPREAD times its fastest. The targets are ratios
+# of medians whose nearest two values differ by 30% (core / PyTorch 0.5 and
+# 0.65): a machine that stretches one program's epoch by 50% between repeats
+# moves those ratios by as much as the targets are meant to resolve (the
+# 2026-11-29 run, with a spread of 2.25, would have read 0.04 on a worse
+# stretch). A quiet stretch gives about 1.1 (the core's 784-100-10 epochs
+# in that run: 0.424 to 0.455 s), so 1.5 leaves room for ordinary noise.
+MAX_SPREAD = 1.5
+# With fewer repeats a spread says nothing.
+MIN_REPS = 3
+# The peers agree with the core if their weights after the epoch differ from
+# the core's by at most this fraction of the largest change the epoch made
+# to any weight. Float32 rounding, compounded over 938 dependent updates and
+# the ReLU kinks it flips, was measured (5 seeds) to move weights by up to
+# 0.1% of that change between float32 programs and 0.5% between the core in
+# float32 and float64; a wrong permutation moves them by 10-25%, a learning
+# rate 10% off by about 8%. (A learning rate 1% off, about 0.7%, is below
+# what float32 can resolve after an epoch.)
+AGREE_FRACTION = 0.01
+
+
+# --- the three programs ------------------------------------------------------
 
 
 def core_epoch(X, y, sizes, params, seed):
+    """One epoch of the project's training machinery (``training.train``,
+    which the notebooks use); (seconds, weights)."""
     cfg = training.TrainConfig(layer_sizes=sizes, learning_rate=LR, batch_size=BATCH, epochs=1)
     t = time.perf_counter()
     p, _ = training.train(X, y, cfg, np.random.default_rng(seed), params=params)
@@ -48,7 +91,7 @@ def core_epoch(X, y, sizes, params, seed):
 
 
 def torch_epoch(torch, Xt, yt, sizes, params, seed):
-    """The same model and batches in eager PyTorch."""
+    """The same model and batches in eager PyTorch; (seconds, weights)."""
     layers = []
     L = len(sizes) - 1
     for l in range(1, L + 1):
@@ -79,6 +122,73 @@ def torch_epoch(torch, Xt, yt, sizes, params, seed):
     return elapsed, out
 
 
+class JaxEpoch:
+    """The same model in JAX: one jitted function per epoch.
+
+    The epoch is a ``jax.lax.scan`` over the ``N // BATCH`` full batches,
+    each gathering its rows ``X[perm[i * BATCH:(i + 1) * BATCH]]`` (the
+    shuffle, inside the compiled program), followed by one more step on the
+    short last batch, as the core does it. Gathering per batch was faster
+    than gathering the whole shuffled copy first (0.09 against 0.27 s for
+    784-10 when this was written), so the peer gets the faster one.
+    Compiled once per network, before any timing.
+    """
+
+    def __init__(self, jax, X, y, sizes, params):
+        jnp = jax.numpy
+        self.jax = jax
+        N, L = len(X), len(sizes) - 1
+        n_full = N // BATCH
+
+        def loss(p, Xb, yb):
+            A = Xb
+            for l in range(1, L + 1):
+                A = A @ p[f"W{l}"].T + p[f"b{l}"]
+                if l < L:
+                    A = jax.nn.relu(A)
+            logp = jax.nn.log_softmax(A)
+            return -jnp.mean(jnp.take_along_axis(logp, yb[:, None], axis=1))
+
+        grad = jax.grad(loss)
+
+        def step(p, Xb, yb):
+            g = grad(p, Xb, yb)
+            return {k: p[k] - LR * g[k] for k in p}
+
+        def epoch(p, X, y, perm):
+            rows = perm[: n_full * BATCH].reshape(n_full, BATCH)
+            p, _ = jax.lax.scan(lambda p, r: (step(p, X[r], y[r]), None), p, rows)
+            if N % BATCH:
+                rest = perm[n_full * BATCH :]
+                p = step(p, X[rest], y[rest])
+            return p
+
+        self.X = jax.device_put(X)
+        self.y = jax.device_put(y.astype(np.int32))
+        perm = jax.device_put(np.arange(N, dtype=np.int32))
+        t = time.perf_counter()
+        self.compiled = jax.jit(epoch).lower(self.device_params(params), self.X, self.y, perm).compile()
+        self.compile_s = time.perf_counter() - t
+
+    def device_params(self, params):
+        return {k: self.jax.device_put(v) for k, v in params.items()}
+
+    def __call__(self, params, seed):
+        """(seconds, weights) of one epoch from ``params`` with ``seed``'s
+        permutation; the drawing of the permutation is timed, as for the
+        others, and so is waiting for the result."""
+        p = self.device_params(params)
+        t = time.perf_counter()
+        perm = np.random.default_rng(seed).permutation(len(self.X)).astype(np.int32)
+        out = self.compiled(p, self.X, self.y, self.jax.device_put(perm))
+        self.jax.block_until_ready(out)
+        elapsed = time.perf_counter() - t
+        return elapsed, {k: np.asarray(v) for k, v in out.items()}
+
+
+# --- the profile of the core -------------------------------------------------
+
+
 def matmul_epoch(X, sizes, params, seed):
     """Only the matrix products of one epoch: forward X W^T per layer, and
     backward dZ^T A and dZ W (the last not for the first layer)."""
@@ -103,7 +213,7 @@ def matmul_epoch(X, sizes, params, seed):
 
 def shuffle_epoch(X, y, seed):
     """Only the shuffle of one epoch: the permutation and the copy of the
-    data into the reused buffer, as random_mini_batches does it."""
+    data into the reused buffers, as the training machinery does it."""
     bufs = (np.empty_like(X), np.empty_like(y))
     t = time.perf_counter()
     training.shuffled_batches(X, y, BATCH, np.random.default_rng(seed), bufs)
@@ -111,22 +221,26 @@ def shuffle_epoch(X, y, seed):
 
 
 def epoch_flops(sizes, n):
-    per_sample = sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    backward = sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    backward += sum(2 * a * b for a, b in zip(sizes[1:-1], sizes[2:]))
-    return n * (per_sample + backward)
+    """Floating-point operations of the matrix products of one epoch:
+    forward and dW for every layer, dA for all but the first."""
+    forward = sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    backward = forward + sum(2 * a * b for a, b in zip(sizes[1:-1], sizes[2:]))
+    return n * (forward + backward)
 
 
-def blas_peak(reps=5, n=2048):
-    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
-    b = a.T.copy()
+PEAK_N = 2048
+
+
+def blas_matmul_seconds(a, b, tries=3):
+    """Best of ``tries`` float32 products of two PEAK_N x PEAK_N matrices,
+    after one untimed product (so the threads are awake)."""
     a @ b
-    times = []
-    for _ in range(reps):
+    best = float("inf")
+    for _ in range(tries):
         t = time.perf_counter()
         a @ b
-        times.append(time.perf_counter() - t)
-    return 2 * n**3 / min(times) / 1e9
+        best = min(best, time.perf_counter() - t)
+    return best
 
 
 def peak_memory_child():
@@ -147,42 +261,98 @@ def peak_memory_child():
         "batch_size=64, epochs=1, eval_every=300)\n"
         "training.train(X, y, cfg, np.random.default_rng(0), eval_sets={'train': (X, y), "
         "'val': (X[:10000], y[:10000]), 'test': (Xt, yt)})\n"
-        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')))\n"
+        "print(next(l.split()[1] for l in open('/proc/self/status') "
+        "if l.startswith('VmHWM:')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return int(out.strip().splitlines()[-1]) / 1024  # KiB -> MiB
 
 
-def blas_info():
-    try:
-        import threadpoolctl
+# --- statistics and trust ----------------------------------------------------
 
-        return [
-            {k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
-            for i in threadpoolctl.threadpool_info()
-        ]
-    except ImportError:
-        return []
+
+def summary(times) -> dict:
+    """Min, median, max and spread (max / min) of repeated timings."""
+    lo, hi = min(times), max(times)
+    return {"median_s": statistics.median(times), "min_s": lo, "max_s": hi, "spread": hi / lo, "all_s": list(times)}
+
+
+def max_difference(a, b) -> float:
+    return max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
+
+
+def trust(results, blas_peak, reps, max_spread=MAX_SPREAD, min_reps=MIN_REPS):
+    """Whether the timings of a run can be trusted, and if not, why.
+
+    Judged on what the targets are made of: the epochs of every program
+    and the BLAS peak. The profile's own timings (matmul, shuffle) are
+    context and are not judged.
+
+    Parameters
+    ----------
+    results : list of dict
+        One row per network, holding a :func:`summary` under each program
+        that ran (``core``, ``torch``, ``jax``; ``None`` if it did not).
+    blas_peak : dict
+        The :func:`summary` of the BLAS peak's products.
+    reps : int
+        Repeats per program.
+
+    Returns
+    -------
+    trusted : bool
+    reasons : list of str
+        One line per reason it is not trusted; empty when it is.
+    """
+    reasons = []
+    if reps < min_reps:
+        reasons.append(
+            f"only {reps} repeat(s): the spread of the timings cannot be judged (at least {min_reps} are needed)"
+        )
+    timed = [(f"{row['sizes']} {NAMES[prog]}", row[prog]) for row in results for prog in PROGRAMS if row.get(prog)]
+    timed.append(("BLAS peak", blas_peak))
+    for what, s in timed:
+        if s["spread"] > max_spread:
+            reasons.append(
+                f"{what}: slowest repeat {s['max_s']:.3f} s is "
+                f"{s['spread']:.2f} x the fastest {s['min_s']:.3f} s "
+                f"(more than {max_spread:g} x): the machine was busy"
+            )
+    return not reasons, reasons
+
+
+# --- the run -----------------------------------------------------------------
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--reps", type=int, default=5, help="repetitions (default 5)")
-    p.add_argument("--no-torch", action="store_true", help="time the core only")
+    p.add_argument("--no-torch", action="store_true", help="do not time PyTorch")
+    p.add_argument("--no-jax", action="store_true", help="do not time JAX")
+    p.add_argument(
+        "--max-spread",
+        type=float,
+        default=MAX_SPREAD,
+        help=f"largest max/min of a program's repeats that is trusted (default {MAX_SPREAD})",
+    )
     p.add_argument("--out", type=Path, default=HERE / "results.json")
-    p.add_argument("--readme", action="store_true", help="also write the table into README.md")
+    p.add_argument(
+        "--readme", action="store_true", help="also write the table into README.md (refused for an untrusted run)"
+    )
     p.add_argument(
         "--table-only", action="store_true", help="print (and with --readme write) the table of --out; time nothing"
     )
     args = p.parse_args(argv)
+    if args.reps < 1:
+        p.error("--reps must be at least 1")
     if args.table_only:
         info = json.loads(args.out.read_text())
+        if info.get("format") != FORMAT:
+            sys.exit(f"{args.out} predates this benchmark's format {FORMAT}: run 'make bench' to measure anew")
         print(table(info))
-        if args.readme:
-            update_readme(table(info))
-        return 0
+        return write_readme(info) if args.readme else 0
 
-    torch = None
+    torch = jax = None
     if not args.no_torch:
         try:
             import torch
@@ -190,84 +360,128 @@ def main(argv=None):
             sys.exit(
                 "PyTorch is not installed: run 'make bench' (it installs bench/requirements.txt), or pass --no-torch"
             )
+    if not args.no_jax:
+        try:
+            import jax
+        except ImportError:
+            sys.exit("JAX is not installed: run 'make bench' (it installs bench/requirements.txt), or pass --no-jax")
+    load_start = os.getloadavg()
     ds = md.load("mnist")
     X, y = md.to_float(ds.x_train), ds.y_train
     Xt = yt = None
     if torch is not None:
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    peak_a = np.random.default_rng(0).random((PEAK_N, PEAK_N), dtype=np.float32)
+    peak_b = peak_a.T.copy()
 
-    results = []
+    results, peak_t, compile_s = [], [], {}
     for sizes in CONFIGS:
+        name = "-".join(map(str, sizes))
         params = mc.initialize_parameters(sizes, np.random.default_rng(1))
-        core_t, torch_t, mm_t, sh_t = [], [], [], []
-        agree = None
+        jax_epoch = None
+        if jax is not None:
+            jax_epoch = JaxEpoch(jax, X, y, sizes, params)
+            compile_s[name] = jax_epoch.compile_s
+        # each takes the seed and returns (seconds, weights)
+        run = {
+            "core": partial(core_epoch, X, y, sizes, params),
+            "torch": partial(torch_epoch, torch, Xt, yt, sizes, params) if torch else None,
+            "jax": partial(jax_epoch, params) if jax_epoch else None,
+        }
+        progs = [q for q in PROGRAMS if run[q] is not None]
+        times = {q: [] for q in progs}
+        mm_t, sh_t = [], []
+        diff = {q: 0.0 for q in progs if q != "core"}
+        tolerance = float("inf")
         for rep in range(args.reps):
             seed = 100 + rep
-            time.sleep(0.5)  # let the other library's idle threads stop spinning
-            t, p_core = core_epoch(X, y, sizes, params, seed)
-            core_t.append(t)
+            weights = {}
+            for q in progs[rep % len(progs) :] + progs[: rep % len(progs)]:
+                time.sleep(0.5)  # let the other library's idle threads stop spinning
+                t, weights[q] = run[q](seed)
+                times[q].append(t)
+            for q in diff:
+                diff[q] = max(diff[q], max_difference(weights["core"], weights[q]))
+            tolerance = min(tolerance, AGREE_FRACTION * max_difference(weights["core"], params))
+            time.sleep(0.5)
             mm_t.append(matmul_epoch(X, sizes, params, seed))
             sh_t.append(shuffle_epoch(X, y, seed))
-            if torch is not None:
-                time.sleep(0.5)
-                t, p_torch = torch_epoch(torch, Xt, yt, sizes, params, seed)
-                torch_t.append(t)
-                if agree is None:
-                    agree = max(float(np.max(np.abs(p_core[k] - p_torch[k]))) for k in p_core)
-        core_m, mm_m = statistics.median(core_t), statistics.median(mm_t)
-        row = {
-            "sizes": "-".join(map(str, sizes)),
-            "core_s": core_m,
-            "core_all_s": core_t,
-            "matmul_s": mm_m,
-            "matmul_share": mm_m / core_m,
-            "shuffle_share": statistics.median(sh_t) / core_m,
-            "core_gflops": epoch_flops(sizes, len(X)) / core_m / 1e9,
-        }
-        if torch_t:
-            row.update(
-                torch_s=statistics.median(torch_t),
-                torch_all_s=torch_t,
-                ratio=core_m / statistics.median(torch_t),
-                max_weight_difference=agree,
-            )
+            peak_t.append(blas_matmul_seconds(peak_a, peak_b))
+        row = {"sizes": name}
+        row.update({q: summary(times[q]) if q in times else None for q in PROGRAMS})
+        core_m = row["core"]["median_s"]
+        for q in ("torch", "jax"):
+            row[f"ratio_{q}"] = core_m / row[q]["median_s"] if row[q] else None
+        row.update(
+            matmul_s=statistics.median(mm_t),
+            matmul_share=statistics.median(mm_t) / core_m,
+            shuffle_share=statistics.median(sh_t) / core_m,
+            core_gflops=epoch_flops(sizes, len(X)) / core_m / 1e9,
+            weight_tolerance=tolerance,
+            max_weight_difference={q: diff.get(q) for q in ("torch", "jax")},
+            weights_agree={q: (diff[q] <= tolerance if q in diff else None) for q in ("torch", "jax")},
+        )
         results.append(row)
         print(
-            f"  {row['sizes']}: core {core_m:.3f} s"
-            + (f", torch {row['torch_s']:.3f} s, ratio {row['ratio']:.2f}" if torch_t else ""),
+            f"  {name}: " + ", ".join(f"{NAMES[q]} {row[q]['median_s']:.3f} s" for q in progs),
             file=sys.stderr,
             flush=True,
         )
 
-    peak = blas_peak()
+    blas_peak = summary(peak_t)
+    peak_gflops = 2 * PEAK_N**3 / blas_peak["median_s"] / 1e9
+    for row in results:
+        row["blas_peak_share"] = row["core_gflops"] / peak_gflops
+    trusted, reasons = trust(results, blas_peak, args.reps, args.max_spread)
     mem = peak_memory_child()
+    env = environment()
     info = {
+        "format": FORMAT,
+        "trusted": trusted,
+        "untrusted_reasons": reasons,
+        "max_spread": args.max_spread,
+        "min_reps": MIN_REPS,
         "date": dt.date.today().isoformat(),
-        "cpu": next(
-            (
-                l.split(":", 1)[1].strip()
-                for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")
-            ),
-            platform.processor(),
-        ),
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
+        "cpu": env["cpu"],
+        "cores": env["cores"],
+        "python": env["python"],
+        "git_commit": env["git_commit"],
+        "load_average": {"start": list(load_start), "end": list(os.getloadavg())},
         "numpy": np.__version__,
         "torch": getattr(torch, "__version__", None),
         "torch_threads": torch.get_num_threads() if torch else None,
-        "blas": blas_info(),
-        "blas_env": {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")},
-        "blas_peak_gflops": peak,
+        "jax": getattr(jax, "__version__", None),
+        "jaxlib": _jaxlib_version() if jax else None,
+        "jax_device": str(jax.devices()[0]) if jax else None,
+        "jax_compile_s": compile_s,
+        "blas": env["blas"],
+        "blas_env": dict(env["blas_env"], **{k: v for k, v in os.environ.items() if k.startswith("XLA_")}),
+        "blas_peak_gflops": peak_gflops,
+        "blas_peak": dict(blas_peak, size=PEAK_N),
         "peak_rss_mib_784_800_10": mem,
         "reps": args.reps,
         "batch_size": BATCH,
+        "learning_rate": LR,
+        "n_train": len(X),
+        "agree_fraction": AGREE_FRACTION,
         "results": results,
     }
     args.out.write_text(json.dumps(info, indent=1) + "\n")
     print(table(info))
-    if args.readme:
-        update_readme(table(info))
+    return write_readme(info) if args.readme else 0
+
+
+def _jaxlib_version():
+    import jaxlib
+
+    return jaxlib.__version__
+
+
+def write_readme(info) -> int:
+    if not info["trusted"]:
+        print("[bench] not writing an untrusted run into README.md", file=sys.stderr)
+        return 1
+    update_readme(table(info))
     return 0
 
 
@@ -278,34 +492,91 @@ def update_readme(text: str, readme: Path = HERE.parent / "README.md") -> None:
     readme.write_text(doc[: i + len(start)] + "\n" + text + "\n" + doc[j:])
 
 
+# --- the table ---------------------------------------------------------------
+
+
+def _spread_cell(s) -> str:
+    if not s:
+        return "not run"
+    return f"{s['min_s']:.3f} / {s['median_s']:.3f} / {s['max_s']:.3f}"
+
+
+def _ratio_cell(r, trusted: bool) -> str:
+    if r is None:
+        return "not run"
+    return f"{r:.2f}" if trusted else f"untrusted ({r:.2f})"
+
+
+def _diff_cell(row, q) -> str:
+    d = row["max_weight_difference"][q]
+    if d is None:
+        return "not run"
+    return f"{d:.1e}" + ("" if row["weights_agree"][q] else " DISAGREES")
+
+
 def table(info) -> str:
+    trusted = info["trusted"]
     blas = ", ".join(
         f"{b['internal_api']} {b['version']} {b['architecture']} {b['num_threads']} threads" for b in info["blas"]
     )
-    lines = [
-        f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores), "
-        f"NumPy {info['numpy']} ({blas}), PyTorch {info['torch']} "
-        f"({info['torch_threads']} threads); median of {info['reps']} "
-        f"interleaved epochs, 60,000 images, batch {info['batch_size']}.",
+    load = info["load_average"]
+    lines = []
+    if not trusted:
+        lines += (
+            [
+                "**UNTRUSTED RUN: not a result.** The machine was too busy "
+                "(or the run too short) for these timings to mean anything:",
+                "",
+            ]
+            + [f"- {r}" for r in info["untrusted_reasons"]]
+            + [""]
+        )
+    lines += [
+        f"Measured {info['date']} on {info['cpu']} ({info['cores']} cores, load "
+        f"average {load['start'][0]:.2f} at the start, {load['end'][0]:.2f} at the "
+        f"end), NumPy {info['numpy']} ({blas}), PyTorch {info['torch']} "
+        f"({info['torch_threads']} threads), JAX {info['jax']} (jaxlib "
+        f"{info['jaxlib']}, {info['jax_device']}, jitted). Seconds per epoch "
+        f"(60,000 images, batch {info['batch_size']}, SGD) as min / median / max "
+        f"of {info['reps']} interleaved repeats; the ratios are of medians, and "
+        f"are trusted only if no program's max / min exceeds "
+        f"{info['max_spread']:g}.",
         "",
-        "| network | core s/epoch | PyTorch s/epoch | core / PyTorch | "
-        "core time in matmul | in the shuffle | core GFLOP/s |",
+        "| network | core s/epoch | PyTorch s/epoch | JAX s/epoch | core / PyTorch | core / JAX |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in info["results"]:
+        lines.append(
+            f"| {r['sizes']} | {_spread_cell(r['core'])} | "
+            f"{_spread_cell(r['torch'])} | {_spread_cell(r['jax'])} | "
+            f"{_ratio_cell(r['ratio_torch'], trusted)} | "
+            f"{_ratio_cell(r['ratio_jax'], trusted)} |"
+        )
+    lines += [
+        "",
+        "| network | core time in matmul | in the shuffle | core GFLOP/s | "
+        "share of BLAS peak | max abs weight difference, PyTorch | JAX |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in info["results"]:
         lines.append(
-            f"| {r['sizes']} | {r['core_s']:.3f} | "
-            f"{r.get('torch_s', float('nan')):.3f} | "
-            f"{r.get('ratio', float('nan')):.2f} | "
-            f"{r['matmul_share']:.0%} | {r.get('shuffle_share', float('nan')):.0%} | "
-            f"{r['core_gflops']:.1f} |"
+            f"| {r['sizes']} | {r['matmul_share']:.0%} | "
+            f"{r['shuffle_share']:.0%} | {r['core_gflops']:.1f} | "
+            f"{r['blas_peak_share']:.0%} | {_diff_cell(r, 'torch')} | "
+            f"{_diff_cell(r, 'jax')} |"
         )
+    bp = info["blas_peak"]
     lines += [
         "",
-        f"Float32 matrix-multiply peak of this machine's BLAS "
-        f"(2048x2048): {info['blas_peak_gflops']:.0f} GFLOP/s. Peak "
-        f"resident memory of a full 784-800-10 run with evaluation on "
-        f"all sets: {info['peak_rss_mib_784_800_10']:.0f} MiB.",
+        f"Weights after the epoch agree with the core's if they differ "
+        f"by at most {info['agree_fraction']:.0%} of the largest change the "
+        f"epoch made to a weight. Float32 matrix-multiply peak of this "
+        f"machine's BLAS ({bp['size']}x{bp['size']}, interleaved with the "
+        f"epochs): {info['blas_peak_gflops']:.0f} GFLOP/s (median; products "
+        f"took {bp['min_s'] * 1e3:.0f} / {bp['median_s'] * 1e3:.0f} / "
+        f"{bp['max_s'] * 1e3:.0f} ms). Peak resident memory of a full "
+        f"784-800-10 run with evaluation on all sets: "
+        f"{info['peak_rss_mib_784_800_10']:.0f} MiB.",
     ]
     return "\n".join(lines)
 
