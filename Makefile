@@ -120,8 +120,13 @@ $(VENV)/.bench-installed: bench/requirements.txt constraints.txt | $(STAMP)
 	$(PY) -m pip install --disable-pip-version-check -q -r bench/requirements.txt -c constraints.txt
 	@touch $@
 
+# The check's verdict on the speed targets is printed, not enforced: the
+# benchmark's job is to measure, and a run that measured correctly but missed
+# a target (or found the machine too busy to trust) has not failed. Gate on
+# 'bench/check.py bench/results.json' directly (exit 1 missed, 2 refused).
 bench: $(VENV)/.bench-installed data
 	$(PY) bench/bench.py
+	@$(PY) bench/check.py bench/results.json || echo "[bench] the check's verdict is above; the measurement itself succeeded"
 
 lab: $(STAMP) data
 	$(VENV)/bin/jupyter lab notebooks
