@@ -60,21 +60,21 @@ NAMES = {"core": "core", "torch": "PyTorch", "jax": "JAX"}
 # repeat took more than MAX_SPREAD times its fastest. The targets are ratios
 # of medians whose nearest two values differ by 30% (core / PyTorch 0.5 and
 # 0.65): a machine that stretches one program's epoch by 50% between repeats
-# moves those ratios by as much as the targets are meant to resolve (the
-# 2026-11-29 run, with a spread of 2.25, would have read 0.04 on a worse
-# stretch). A quiet stretch gives about 1.1 (the core's 784-100-10 epochs
-# in that run: 0.424 to 0.455 s), so 1.5 leaves room for ordinary noise.
+# moves those ratios by as much as the targets are meant to resolve. A quiet
+# stretch gives about 1.1 (the core's 784-100-10 epochs in the 2026-11-29
+# results: 0.424 to 0.455 s), so 1.5 leaves room for ordinary noise; the
+# same run's 784-10 epochs (0.195 to 0.439 s, 2.25) would have been flagged.
 MAX_SPREAD = 1.5
 # With fewer repeats a spread says nothing.
 MIN_REPS = 3
 # The peers agree with the core if their weights after the epoch differ from
 # the core's by at most this fraction of the largest change the epoch made
 # to any weight. Float32 rounding, compounded over 938 dependent updates and
-# the ReLU kinks it flips, was measured (5 seeds) to move weights by up to
-# 0.1% of that change between float32 programs and 0.5% between the core in
-# float32 and float64; a wrong permutation moves them by 10-25%, a learning
-# rate 10% off by about 8%. (A learning rate 1% off, about 0.7%, is below
-# what float32 can resolve after an epoch.)
+# the ReLU kinks it flips, was measured (5 seeds, each network) to move the
+# weights by up to 0.1% of that change between the core and JAX, and 0.53%
+# between the core in float32 and in float64; another permutation moves them
+# by 4-10%, a learning rate 10% off by 3-6%. (A learning rate 1% off, 0.6-0.8%,
+# is below what float32 resolves after an epoch.)
 AGREE_FRACTION = 0.01
 
 
