@@ -26,7 +26,7 @@ import numpy as np
 import mlp_core as mc
 from dlia_a2 import optimizers, training
 from dlia_a2.environment import blas_info
-from dlia_a2.files import atomic_write
+from dlia_a2.files import atomic_write, remove_stale_parts
 
 FORMAT = "dlia-a2-checkpoint-1"
 # the code whose arithmetic a resumed run must share with the run it continues
@@ -131,12 +131,16 @@ def train_resumable(
     from it when a checkpoint of the same run is there.
 
     A checkpoint of another run (other settings, seed, data or core code)
-    is not used: it is replaced by this run's. ``log`` (a callable taking a
+    is not used: it is replaced by this run's. Part files that a write
+    interrupted before (a kill) left beside the checkpoint are removed. ``log`` (a callable taking a
     string; default: print to stderr) hears what happened.
     """
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     path = Path(path).with_suffix(".npz")
     fp = fingerprint(X, y, config, seed, eval_sets)
+    for target in (path, path.with_suffix(".json")):
+        for part in remove_stale_parts(target):
+            log(f"[checkpoint] removed {part}, left by an interrupted write")
     resume = None
     if path.exists():
         try:

@@ -13,6 +13,7 @@ import pytest
 
 from dlia_a2 import checkpoint as ck
 from dlia_a2 import training
+from dlia_a2.files import remove_stale_parts
 from dlia_a2.training import TrainConfig
 
 
@@ -169,3 +170,38 @@ def test_checkpoint_from_another_blas_thread_count_is_not_resumed(tmp_path):
     with threadpool_limits(2):
         two = ck.fingerprint(X, y, cfg, 0)
     assert one != two
+
+
+WRITER = textwrap.dedent("""
+    import os, sys, time
+    from pathlib import Path
+    from dlia_a2 import files
+    def stall(fd):  # the data is written, the rename not yet done: killed here
+        print("writing", flush=True)
+        time.sleep(120)
+    os.fsync = stall
+    files.atomic_write(Path(sys.argv[1]), b"half of a checkpoint" * 100)
+""")
+
+
+def test_part_file_of_a_killed_write_is_removed_on_the_next_run(tmp_path):
+    """A kill during a checkpoint write leaves a locked *.part file: left
+    alone while its writer lives, removed by the next run once it is dead."""
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    target = tmp_path / "run.npz"
+    writer = subprocess.Popen([sys.executable, str(script), str(target)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+        (part,) = tmp_path.glob("run.npz.*.part")
+        assert remove_stale_parts(target) == [] and part.exists()  # another process is writing it
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        writer.wait(timeout=30)
+    assert part.exists() and not target.exists()
+    X, y = data()
+    logs = []
+    ck.train_resumable(X, y, TrainConfig(layer_sizes=(30, 5), epochs=1), 0, tmp_path / "run", log=logs.append)
+    assert f"[checkpoint] removed {part}, left by an interrupted write" in logs
+    assert not part.exists() and target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json", "run.npz", "writer.py"]
