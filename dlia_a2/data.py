@@ -38,13 +38,14 @@ import subprocess
 import sys
 import tempfile
 import urllib.request
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from dlia_a2.files import atomic_write, sha256_bytes, sha256_file
+from dlia_a2.files import atomic_write, remove_stale_parts, sha256_bytes, sha256_file
 
 log = logging.getLogger("dlia_a2.data")
 
@@ -386,13 +387,17 @@ def _cache_folder(name: str, cache_dir: Path | None) -> Path:
     return Path(cache_dir or default_cache_dir()) / name
 
 
-def _check_cached(name: str, spec: _Spec, folder: Path) -> list[str]:
-    """Return the keys whose cached file is missing or fails its check;
-    damaged files are renamed to ``*.damaged`` so they are never used."""
-    missing = []
+def _check_cached(name: str, spec: _Spec, folder: Path) -> tuple[list[str], list[str]]:
+    """Return the keys whose cached file is missing or fails its check, and
+    a note on each damaged file; damaged files are renamed to ``*.damaged``
+    so they are never used. Part files left by an interrupted write are
+    removed."""
+    missing, damaged = [], []
     for key in FILE_KEYS:
         fname, sha, size = spec.files[key]
         path = folder / fname
+        for part in remove_stale_parts(path):
+            log.warning("removed %s, left by an interrupted write", part)
         if not path.exists():
             missing.append(key)
             continue
@@ -401,7 +406,8 @@ def _check_cached(name: str, spec: _Spec, folder: Path) -> list[str]:
             os.replace(path, aside)
             log.warning("cached %s failed its SHA-256 check; moved it to %s and fetching it again", path, aside)
             missing.append(key)
-    return missing
+            damaged.append(f"the cached {path} failed its SHA-256 check and was moved to {aside}")
+    return missing, damaged
 
 
 def fetch(
@@ -431,7 +437,7 @@ def fetch(
     spec = _check_name(name)
     folder = _cache_folder(name, Path(cache_dir) if cache_dir else None)
     _ensure_writable(folder)
-    missing = _check_cached(name, spec, folder)
+    missing, damaged = _check_cached(name, spec, folder)
     if not missing:
         log.info("%s: all four files in %s, SHA-256 verified", name, folder)
         return folder
@@ -463,7 +469,8 @@ def fetch(
         "(apt-get install dataset-fashion-mnist), connect "
         "to the internet, or copy the four IDX files into " + str(folder),
     }[name]
-    raise DataError(f"could not obtain {name}: " + " | ".join(errors) + f". To fix: {hint}.")
+    what = "; ".join(damaged) + ", and no source could replace it: " if damaged else ""
+    raise DataError(f"could not obtain {name}: {what}" + " | ".join(errors) + f". To fix: {hint}.")
 
 
 def load(
@@ -513,25 +520,27 @@ def load_course_folder(
     Images come back in folder order (sorted by label): shuffle before any
     split (:func:`train_val_split` does).
     """
-    from matplotlib.image import imread  # PNG decoding via Pillow
-
     root = Path(course_dir)
+    folders = [str(digit) for digit in range(len(class_names))]
     parts = {}
     for part in ("Train", "Test"):
         xs, ys = [], []
-        for digit in range(len(class_names)):
-            d = root / part / str(digit)
+        if (root / part).is_dir():
+            odd = sorted(
+                p.name for p in (root / part).iterdir() if p.name not in folders and not p.name.startswith(".")
+            )
+            if odd:
+                warnings.warn(
+                    f"{root / part}: ignoring {', '.join(odd)}; a course folder holds one folder per class, "
+                    f"named {folders[0]} to {folders[-1]}",
+                    stacklevel=2,
+                )
+        for digit, folder in enumerate(folders):
+            d = root / part / folder
             if not d.is_dir():
                 raise DataError(f"{d} not found; a course folder holds Train/0..9 and Test/0..9 with PNG images")
-            for png in sorted(d.glob("*.png")):
-                img = imread(png)
-                if img.ndim == 3:
-                    img = img[..., 0]
-                if img.shape != (28, 28):
-                    raise DataError(f"{png} is {img.shape}, expected 28x28")
-                if img.dtype != np.uint8:
-                    img = np.rint(img * 255).astype(np.uint8)
-                xs.append(img.reshape(784))
+            for png in _course_pngs(d):
+                xs.append(_read_course_png(png))
                 ys.append(digit)
         if not xs:
             raise DataError(f"no PNG images under {root / part}")
@@ -539,6 +548,39 @@ def load_course_folder(
     return Dataset(
         name, *parts["Train"], *parts["Test"], class_names, source=f"course folder {root} (no published checksum)"
     )
+
+
+def _course_pngs(folder: Path) -> list[Path]:
+    """The PNG files of one class folder (``.png`` in any case), sorted;
+    other files are named in a warning, hidden ones ignored."""
+    pngs, other = [], []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith("."):
+            continue
+        (pngs if p.suffix.lower() == ".png" and p.is_file() else other).append(p)
+    if other:
+        names = ", ".join(p.name for p in other[:5]) + (f" and {len(other) - 5} more" if len(other) > 5 else "")
+        warnings.warn(f"{folder}: ignoring {names}, not PNG images", stacklevel=3)
+    return pngs
+
+
+def _read_course_png(png: Path) -> np.ndarray:
+    """One course image as 784 uint8 pixels, or a DataError naming it."""
+    from matplotlib.image import imread  # PNG decoding via Pillow
+
+    try:
+        img = imread(png, format="png")
+    except Exception as e:  # Pillow says SyntaxError, OSError or ValueError, without the file's name
+        raise DataError(
+            f"{png} cannot be read as a PNG image ({e or type(e).__name__}); replace or remove it"
+        ) from None
+    if img.ndim == 3:
+        img = img[..., 0]
+    if img.shape != (28, 28):
+        raise DataError(f"{png} is {img.shape}, expected 28x28")
+    if img.dtype != np.uint8:
+        img = np.rint(img * 255).astype(np.uint8)
+    return img.reshape(784)
 
 
 # --- preprocessing ------------------------------------------------------------

@@ -158,9 +158,14 @@ def test_damaged_cache_file_is_set_aside_never_used(fake_mnist, caplog, damage):
     else:
         data = b""
     path.write_bytes(bytes(data))
+    path_re = str(path).replace(".", r"\.")
     with (
         caplog.at_level(logging.WARNING, "dlia_a2.data"),
-        pytest.raises(md.DataError, match="could not obtain mnist.*To fix"),
+        pytest.raises(
+            md.DataError,
+            match=f"could not obtain mnist: the cached {path_re} failed its SHA-256 check and was moved to "
+            f"{path_re}\\.damaged, and no source could replace it: .*To fix",
+        ),
     ):
         md.load("mnist", cache_dir=fake_mnist)  # no source can replace it
     assert "train-images-idx3-ubyte failed its SHA-256 check" in caplog.text
@@ -274,3 +279,72 @@ def test_load_split_holds_out_a_seeded_validation_set_and_subset(fake_mnist, mon
     assert names == md.SPECS["mnist"].class_names
     with pytest.raises(ValueError, match="n_train must lie between 1 and 4"):
         md.load_split("mnist", n_train=5, n_val=2)
+
+
+def test_part_file_left_in_the_cache_is_removed(fake_mnist, caplog):
+    part = fake_mnist / "mnist" / "train-images-idx3-ubyte.k2j4x8.part"
+    part.write_bytes(b"the first half of a download")
+    with caplog.at_level(logging.WARNING, "dlia_a2.data"):
+        md.load("mnist", cache_dir=fake_mnist)
+    assert not part.exists()
+    assert f"removed {part}, left by an interrupted write" in caplog.text
+
+
+# --- course folders -------------------------------------------------------------
+
+
+def course_folder(root: Path, n: int = 1, suffix: str = ".png") -> None:
+    from PIL import Image
+
+    r = np.random.default_rng(0)
+    for part in ("Train", "Test"):
+        for digit in range(10):
+            d = root / part / str(digit)
+            d.mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                Image.fromarray(r.integers(0, 256, (28, 28), dtype=np.uint8), mode="L").save(
+                    d / f"{i}{suffix}", format="PNG"
+                )
+
+
+@pytest.mark.parametrize(
+    "content,why",
+    [
+        (b"", "not a PNG file"),  # an empty .png
+        (b"GIF89a, not a PNG at all", "not a PNG file"),
+        (40, "broken PNG file"),  # Pillow's SyntaxError
+        (60, "image file is truncated"),  # Pillow's OSError
+    ],
+    ids=["empty", "not png", "cut in the header", "cut in the pixels"],
+)
+def test_unreadable_course_png_is_named(tmp_path, content, why):
+    course_folder(tmp_path)
+    bad = tmp_path / "Train" / "4" / "0.png"
+    if isinstance(content, int):
+        content = bad.read_bytes()[:content]
+    bad.write_bytes(content)
+    with pytest.raises(md.DataError, match=f"{bad} cannot be read as a PNG image \\({why}.*\\); replace or remove it"):
+        md.load("mnist", course_dir=tmp_path)
+
+
+def test_course_png_suffix_in_any_case_is_read(tmp_path):
+    course_folder(tmp_path, suffix=".PNG")
+    (tmp_path / "Test" / "2" / "0.PNG").rename(tmp_path / "Test" / "2" / "0.Png")
+    ds = md.load("mnist", course_dir=tmp_path)
+    assert ds.x_train.shape == (10, 784) and ds.x_test.shape == (10, 784)
+
+
+def test_unexpected_course_folders_and_files_are_named_in_a_warning(tmp_path):
+    course_folder(tmp_path)
+    for odd in ("x", "10"):
+        (tmp_path / "Train" / odd).mkdir()
+    (tmp_path / "Test" / "7" / "notes.txt").write_text("")
+    (tmp_path / "Test" / "7" / ".DS_Store").write_bytes(b"")  # hidden files are nobody's data
+    with pytest.warns(UserWarning) as seen:
+        ds = md.load("mnist", course_dir=tmp_path)
+    messages = [str(w.message) for w in seen]
+    assert messages == [
+        f"{tmp_path / 'Train'}: ignoring 10, x; a course folder holds one folder per class, named 0 to 9",
+        f"{tmp_path / 'Test' / '7'}: ignoring notes.txt, not PNG images",
+    ]
+    assert ds.x_train.shape == (10, 784)
