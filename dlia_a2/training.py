@@ -260,11 +260,12 @@ class TrainState:
 
 
 class TrainingDiverged(RuntimeError):
-    """The training loss became NaN or infinite.
+    """The training loss became NaN or infinite, or ran away while finite
+    (see ``_DivergenceWatch``).
 
     ``history`` holds the evaluation points recorded before that iteration;
-    ``params`` are the weights that produced the non-finite loss (they may
-    hold NaN or infinite values already).
+    ``params`` are the weights that produced the loss that stopped the run
+    (they may hold NaN or infinite values already).
     """
 
     def __init__(self, message: str, history: History, params: dict):
@@ -309,14 +310,93 @@ def shuffled_batches(X: np.ndarray, y: np.ndarray, batch_size: int, rng: np.rand
     return [(Xs[s : s + batch_size], ys[s : s + batch_size]) for s in range(0, len(X), batch_size)]
 
 
-def _diverged_message(loss: float, iteration: int, epoch: int, config: TrainConfig) -> str:
+# --- divergence ------------------------------------------------------------------
+#
+# A loss that becomes NaN or infinite is the plain case. Log-sum-exp keeps the
+# loss finite however large the scores grow, though, so a learning rate far too
+# high can run for ever on a finite loss: at learning rate 50 a one-layer network
+# ends at 67% and the reference network dies at chance. Two signs catch that,
+# both measured against the run's starting level, the larger of its first
+# mini-batch loss and ln(C), the loss of a uniform guess:
+#
+# - the loss runs away: its running mean over about the last ten mini-batches
+#   (a mean, so that one unlucky batch cannot trigger it) exceeds 3 times the
+#   starting level;
+# - the network was thrown off and did not recover: once a mini-batch loss has
+#   exceeded twice the starting level, an epoch ends with the accuracy of the
+#   mini-batches since then no better than always answering the most common
+#   class, plus a tenth of the way from there to 100%.
+#
+# The thresholds come from every mini-batch of the first one or two epochs of
+# MNIST runs (tests/test_divergence.py keeps some). Healthy runs had no
+# mini-batch loss above their first one, to the first decimal:
+# SGD at learning rate 0.1 (784-10) and 0.05 (784-100-10, N(0, 0.01^2) init),
+# 0.2 (784-300-300-10, he); momentum; Adam; the report's small search grid, relu
+# and sigmoid, 0.05 to 0.2. Runaways: at learning rate 50 the running mean
+# reached 51 (784-10), 11,943 (784-100-10) and 30 to 19,311 (small search)
+# times the starting level; at 10 (784-10), 10 times. At learning rate 2 a
+# 784-10 network reached 2.1 times and still learns (89% after two epochs):
+# 3 leaves it alone. The second sign is what catches 784-100-10 at learning
+# rate 5: its running mean stayed below 1.9 times, but one mini-batch reached
+# 5.5 times and the dead network then answers 10.5% right, the most common class
+# being 11.2% of MNIST. The accuracy alone would be no sign: sigmoid networks
+# and the N(0, 0.01^2) initialisation sit at ln(C) and at chance for epochs on
+# small data sets, and learn later.
+
+RUNAWAY_FACTOR = 3.0  # running mean of the loss / starting level that stops a run
+RUNAWAY_MEMORY = 0.9  # weight of the old running mean per mini-batch (about 10 batches)
+THROWN_OFF_FACTOR = 2.0  # one mini-batch loss / starting level after which accuracy is watched
+
+
+class _DivergenceWatch:
+    """Watches the mini-batch losses of one run; :meth:`check` returns what
+    went wrong, or an empty string while all is well."""
+
+    def __init__(self, y: np.ndarray, n_classes: int, per_epoch: int):
+        self.majority = float(np.bincount(y, minlength=n_classes).max()) / len(y)
+        self.chance_loss = math.log(n_classes)
+        self.per_epoch = per_epoch
+        self.start = self.mean = self.peak = 0.0
+        self.correct = self.seen = self.batches = 0  # since the peak passed its threshold
+
+    def check(self, loss: float, scores: np.ndarray, yb: np.ndarray, epoch_done: bool) -> str:
+        if not math.isfinite(loss):
+            return f"{loss}"
+        if not self.start:
+            self.start = max(loss, self.chance_loss)
+            self.mean = loss
+        self.mean = RUNAWAY_MEMORY * self.mean + (1 - RUNAWAY_MEMORY) * loss
+        if self.mean > RUNAWAY_FACTOR * self.start:
+            return (
+                f"{self.mean:.4g} on average over the last mini-batches, more than {RUNAWAY_FACTOR:g} times "
+                f"its starting level of {self.start:.3g},"
+            )
+        self.peak = max(self.peak, loss)
+        if self.peak > THROWN_OFF_FACTOR * self.start:
+            self.correct += int(np.count_nonzero(scores.argmax(axis=1) == yb))
+            self.seen += len(yb)
+            self.batches += 1
+        if epoch_done and self.batches >= max(1, self.per_epoch // 2):
+            accuracy, chance = self.correct / self.seen, self.majority
+            if accuracy <= chance + 0.1 * (1 - chance):
+                return (
+                    f"{self.peak:.4g} on one mini-batch, more than {THROWN_OFF_FACTOR:g} times its starting level "
+                    f"of {self.start:.3g}, and the network has not recovered: it answers {accuracy:.1%} of the "
+                    f"mini-batches since then right, about what always answering the most common class gives "
+                    f"({chance:.1%}),"
+                )
+            self.correct = self.seen = self.batches = 0
+        return ""
+
+
+def _diverged_message(what: str, iteration: int, epoch: int, config: TrainConfig) -> str:
     advice = [f"a smaller learning rate (for example {config.learning_rate / 10:g})"]
     if config.init != "normal" and len(config.layer_sizes) > 2:
         advice.append("the smaller 'normal' initialisation")
     if config.optimizer == "sgd":
-        advice.append("optimizer 'adam'")
+        advice.append("optimizer 'adam' (with a learning rate near 0.001)")
     return (
-        f"the training loss became {loss} at iteration {iteration} (epoch {epoch}) with "
+        f"the training loss became {what} at iteration {iteration} (epoch {epoch}) with "
         f"learning_rate={config.learning_rate:g} and optimizer {config.optimizer!r}; try " + " or ".join(advice)
     )
 
@@ -376,7 +456,9 @@ def train(
     Raises
     ------
     TrainingDiverged
-        When the training loss becomes NaN or infinite.
+        When the training loss becomes NaN or infinite, or runs away while
+        finite (far above its starting level, or thrown off and stuck at
+        chance; see ``_DivergenceWatch``).
     """
     if not isinstance(config, TrainConfig):
         raise TypeError("config must be a TrainConfig; build one with TrainConfig(layer_sizes=..., ...)")
@@ -445,6 +527,7 @@ def train(
 
         bar = tqdm(total=config.epochs * per_epoch, initial=iteration, unit="it", leave=False)
     buffers = (np.empty_like(X), np.empty_like(y))
+    watch = _DivergenceWatch(y, C, per_epoch)
     # Overflow shows up as a non-finite loss, reported below with a clearer
     # message than NumPy's warnings would give.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -457,9 +540,10 @@ def train(
                         continue
                     scores, caches = mc.model_forward(Xb, params, act)
                     loss, dscores = mc.softmax_cross_entropy(scores, yb)
-                    if not math.isfinite(loss):
+                    problem = watch.check(loss, scores, yb, b == len(batches))
+                    if problem:
                         raise TrainingDiverged(
-                            _diverged_message(loss, iteration + 1, epoch + 1, config), history, params
+                            _diverged_message(problem, iteration + 1, epoch + 1, config), history, params
                         )
                     optimizer.step(params, mc.model_backward(dscores, caches))
                     iteration += 1

@@ -1,6 +1,9 @@
 """The training machinery: the same steps as the core's loop, and what a
 long run needs around them."""
 
+import math
+import re
+
 import numpy as np
 import pytest
 
@@ -141,14 +144,104 @@ def test_diverging_run_stops_with_clear_error():
     assert len(e.value.history) >= 1  # what ran before is kept
 
 
-def test_divergence_advice_names_only_changes_that_apply():
-    """The 'normal' initialisation is suggested only when it is not in use."""
+def test_runaway_loss_stops_the_run_before_any_nan():
+    """Log-sum-exp keeps the loss finite however large the scores grow:
+    a run at a learning rate far too high is stopped all the same."""
     X, y = blobs(np.random.default_rng(0))
-    for init, suggested in (("he", True), ("normal", False)):
-        cfg = TrainConfig(layer_sizes=(20, 16, 4), init=init, learning_rate=1e6, batch_size=16, epochs=3)
+    cfg = TrainConfig(layer_sizes=(20, 16, 4), learning_rate=10, batch_size=16, epochs=3, eval_every=1)
+    with pytest.raises(training.TrainingDiverged) as e:
+        training.train(X, y, cfg, np.random.default_rng(0), eval_sets={"train": (X, y)})
+    message = str(e.value)
+    assert re.fullmatch(
+        r"the training loss became [\d.]+ on average over the last mini-batches, more than 3 times its starting "
+        r"level of 1\.39, at iteration 3 \(epoch 1\) with learning_rate=10 and optimizer 'sgd'; try a smaller "
+        r"learning rate \(for example 1\) or optimizer 'adam' \(with a learning rate near 0\.001\)",
+        message,
+    ), message
+    h = e.value.history
+    assert len(h) == 2 and np.isfinite(h["batch_loss"]).all() and np.isfinite(h["train_loss"]).all()
+
+
+def feed(watch, losses, predictions, labels):
+    """Run a divergence watch over mini-batches of given losses, each
+    predicting ``predictions`` for ``labels``; the first problem it reports."""
+    scores = np.eye(4, dtype=np.float32)[predictions]
+    for i, loss in enumerate(losses):
+        problem = watch.check(loss, scores, labels, epoch_done=(i + 1) % watch.per_epoch == 0)
+        if problem:
+            return i, problem
+    return None, ""
+
+
+def test_network_thrown_off_and_stuck_at_chance_is_stopped():
+    """One mini-batch far above the start, then a loss back near ln(C) but an
+    accuracy at chance for an epoch: a dead network, stopped at the epoch's end."""
+    labels = np.arange(8) % 4  # four balanced classes: the most common is 25%
+    always_0 = np.zeros(8, dtype=int)
+    losses = [1.4, 6.0] + [1.39] * 18
+    at, problem = feed(training._DivergenceWatch(labels, 4, 10), losses, always_0, labels)
+    assert at == 9 and problem.startswith("6 on one mini-batch, more than 2 times its starting level of 1.4")
+    assert "answers 25.0% of the mini-batches since then right" in problem and "(25.0%)" in problem
+    # the same spike, after which the network answers right: it recovered
+    assert feed(training._DivergenceWatch(labels, 4, 10), losses, labels, labels) == (None, "")
+
+
+def test_loss_at_ln_c_and_accuracy_at_chance_alone_are_a_slow_start():
+    """N(0, 0.01^2) initialisations and sigmoid networks sit at ln(C) and at
+    chance for epochs before they learn: no sign of divergence."""
+    labels = np.arange(8) % 4
+    losses = [math.log(4)] * 200
+    assert feed(training._DivergenceWatch(labels, 4, 10), losses, np.zeros(8, dtype=int), labels) == (None, "")
+
+
+def test_runaway_threshold_is_a_mean_not_one_batch():
+    labels = np.arange(8) % 4
+    start = math.log(4)
+    one_spike = [start, start, 5 * start] + [start] * 20  # the mean rises to 1.4 times the start
+    assert feed(training._DivergenceWatch(labels, 4, 100), one_spike, labels, labels) == (None, "")
+    sustained = [start] + [3.5 * start] * 30  # the mean crosses 3 times the start after 16 batches
+    at, problem = feed(training._DivergenceWatch(labels, 4, 100), sustained, labels, labels)
+    assert at == 16 and "on average over the last mini-batches, more than 3 times" in problem
+
+
+@pytest.mark.parametrize(
+    "sizes,activation,init,optimizer,lr,n",
+    [
+        ((20, 16, 16, 4), "sigmoid", "normal", "sgd", 0.05, 300),  # at ln(C) and at chance throughout
+        ((20, 16, 16, 4), "relu", "normal", "sgd", 0.05, 300),
+        ((20, 64, 4), "relu", "he", "adam", 0.01, 300),
+        ((20, 64, 4), "relu", "he", "sgd", 0.5, 300),  # a first loss of 4, high but falling
+        ((20, 16, 4), "relu", "he", "sgd", 0.1, 6),  # a tiny data set
+    ],
+)
+def test_slow_starts_and_tiny_data_sets_are_not_stopped(sizes, activation, init, optimizer, lr, n):
+    X, y = blobs(np.random.default_rng(0), n=n)
+    cfg = TrainConfig(
+        layer_sizes=sizes,
+        activation=activation,
+        init=init,
+        optimizer=optimizer,
+        learning_rate=lr,
+        batch_size=min(16, n // 2),
+        epochs=5,
+    )
+    _, h = training.train(X, y, cfg, np.random.default_rng(0))
+    assert len(h) == 5
+
+
+def test_divergence_advice_names_only_changes_that_apply():
+    """The 'normal' initialisation is suggested only when it is not in use,
+    Adam only when it is not the optimiser already."""
+    X, y = blobs(np.random.default_rng(0))
+    for init, optimizer in (("he", "sgd"), ("normal", "sgd"), ("he", "adam")):
+        cfg = TrainConfig(
+            layer_sizes=(20, 16, 4), init=init, optimizer=optimizer, learning_rate=1e6, batch_size=16, epochs=3
+        )
         with pytest.raises(training.TrainingDiverged) as e:
             training.train(X, y, cfg, np.random.default_rng(0))
-        assert ("'normal' initialisation" in str(e.value)) is suggested
+        assert ("'normal' initialisation" in str(e.value)) is (init != "normal")
+        assert ("optimizer 'adam' (with a learning rate near 0.001)" in str(e.value)) is (optimizer != "adam")
+        assert "smaller learning rate (for example 100000)" in str(e.value)
 
 
 def test_progress_bar_does_not_change_results():
