@@ -6,6 +6,7 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``environment``: versions, BLAS, CPU and commit of a run;
 - ``prose``: Markdown templates filled with numbers from the metrics;
 - ``data``: MNIST and Fashion-MNIST, fetched, verified, cached and split;
+- ``parameters``: the type and range of each notebook parameter, and their check;
 - ``optimizers``: SGD, momentum and Adam;
 - ``training``: settings, history, evaluation and the resumable training loop;
 - ``checkpoint``: saving, loading and resuming training runs;

@@ -4,6 +4,7 @@ notebooks into one numbered report, render it to self-contained HTML
 headless Chromium. The Makefile calls it::
 
     python report/report_build.py run NOTEBOOK --params FILE --output FILE
+    python report/report_build.py check NOTEBOOK... --params FILE...   # parameters only
     python report/report_build.py render EXECUTED... --html FILE
     python report/report_build.py pdf HTML PDF
     python report/report_build.py readme BUILD_DIR   # the README's results table
@@ -15,6 +16,7 @@ It uses the package ``dlia_a2``; nothing in the package uses it.
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import datetime as _dt
 import html
@@ -28,8 +30,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from dlia_a2 import data, prose
+from dlia_a2 import parameters, prose
 from dlia_a2.environment import environment
+from dlia_a2.parameters import ParameterError
 from dlia_a2.progress import PROGRESS_ENV
 
 HERE = Path(__file__).resolve().parent
@@ -44,29 +47,101 @@ MATHJAX_JS = HERE / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
 def notebook_parameters(notebook: Path) -> dict:
     """The parameters declared in a notebook's ``parameters`` cell, as
     papermill reads them: ``{name: inferred type name}``."""
+    return {k: v["inferred_type_name"] for k, v in _parameters_cell(notebook).items()}
+
+
+def _parameters_cell(notebook: Path) -> dict:
     import papermill as pm
 
     found = pm.inspect_notebook(str(notebook))
     if not found:
         raise ValueError(f"{notebook} has no cell tagged 'parameters'")
-    return {k: v["inferred_type_name"] for k, v in found.items()}
+    return found
+
+
+def notebook_defaults(notebook: Path) -> dict:
+    """The values of a notebook's ``parameters`` cell, ``{name: value}``."""
+    out = {}
+    for name, p in _parameters_cell(notebook).items():
+        try:
+            out[name] = ast.literal_eval(p["default"])
+        except (ValueError, SyntaxError):
+            raise ValueError(
+                f"{notebook}: the default of {name} ({p['default']}) is not a literal; papermill can only "
+                f"override literals in the parameters cell"
+            ) from None
+    return out
+
+
+# Set on the command line, never in a parameter file: a value there would be
+# overridden without a word.
+COMMAND_LINE = {
+    "dataset": "--dataset (make report DATASET=...)",
+    "out_dir": "--out-dir (by default a folder beside --output)",
+}
+
+
+def read_parameter_file(params_file: Path) -> dict:
+    """A YAML parameter file as a dict, read as YAML 1.2 reads it (``1e-1``
+    is the number 0.1, ``yes`` a string), refusing a key given twice."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import DuplicateKeyError
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        text = params_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ParameterError(f"{params_file} cannot be read: {e}") from None
+    try:
+        params = YAML(typ="safe", pure=True).load(text)
+    except DuplicateKeyError as e:
+        raise ParameterError(
+            f"{params_file}, line {e.problem_mark.line + 1}: {e.problem}; give each parameter once"
+        ) from None
+    except YAMLError as e:  # a syntax error (with its line), or a character YAML does not allow
+        mark = getattr(e, "problem_mark", None)
+        where = f", line {mark.line + 1}" if mark else ""
+        raise ParameterError(f"{params_file}{where} is not valid YAML: {getattr(e, 'problem', None) or e}") from None
+    params = {} if params is None else params
+    if not isinstance(params, dict):
+        raise ParameterError(f"{params_file} must be a mapping of parameter: value, got a {type(params).__name__}")
+    odd = [k for k in params if not isinstance(k, str)]
+    if odd:
+        raise ParameterError(f"{params_file}: every key must be a parameter name, got {odd[0]!r}")
+    return params
 
 
 def load_parameters(notebook: Path, params_file: Path) -> dict:
-    """Read a YAML parameter file and refuse keys the notebook does not
-    declare (papermill would inject them silently)."""
-    import yaml
-
-    params = yaml.safe_load(params_file.read_text()) or {}
-    if not isinstance(params, dict):
-        raise ValueError(f"{params_file} must be a mapping of parameter: value")
+    """Read a YAML parameter file (see :func:`read_parameter_file`) and refuse
+    keys the command line sets and keys the notebook does not declare
+    (papermill would inject them silently). The values are checked by
+    :func:`checked_parameters`."""
+    params = read_parameter_file(params_file)
+    owned = sorted(set(params) & set(COMMAND_LINE))
+    if owned:
+        raise ParameterError(
+            f"{params_file}: {owned[0]} is set on the command line, with {COMMAND_LINE[owned[0]]}, "
+            f"not in a parameter file; remove it from the file",
+            name=owned[0],
+            value=params[owned[0]],
+        )
     declared = notebook_parameters(notebook)
     unknown = sorted(set(params) - set(declared))
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"{params_file}: unknown parameter(s) {unknown} for {notebook.name}; it declares {sorted(declared)}"
         )
     return params
+
+
+def checked_parameters(notebook: Path, params_file: Path, dataset: str, out_dir: str) -> dict:
+    """What papermill injects into ``notebook``: the values of the parameter
+    file and of the command line, after every parameter of the notebook
+    (these, and the notebook's defaults for the rest) passed
+    :func:`dlia_a2.parameters.check`."""
+    given = {**load_parameters(notebook, params_file), "dataset": dataset, "out_dir": out_dir}
+    checked = parameters.check(notebook.stem, {**notebook_defaults(notebook), **given})
+    return {k: checked[k] for k in given}
 
 
 def _keep_checked_outputs_only(path: Path) -> None:
@@ -90,7 +165,8 @@ def run_notebook(
     cwd: Path | None = None,
     baseline: bool = False,
 ) -> None:
-    """Execute ``notebook`` with papermill into ``output``.
+    """Execute ``notebook`` with papermill into ``output``, once its
+    parameters have passed :func:`checked_parameters`.
 
     The kernel runs in ``cwd`` (default: the notebook's folder) and writes
     figures and metrics to ``out_dir`` (relative to ``cwd``). The output is
@@ -100,10 +176,7 @@ def run_notebook(
     """
     import papermill as pm
 
-    if dataset not in data.DATASET_NAMES:
-        raise ValueError(f"unknown data set {dataset!r}; choose one of {', '.join(data.DATASET_NAMES)}")
-    params = load_parameters(notebook, params_file)
-    params.update(dataset=dataset, out_dir=out_dir)
+    params = checked_parameters(notebook, params_file, dataset, out_dir)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.stem + ".part.ipynb")
     os.environ.setdefault(PROGRESS_ENV, "1")
@@ -428,6 +501,10 @@ def main(argv=None) -> int:
     )
     r.add_argument("--cwd", type=Path, default=None, help="the kernel's working folder (default: the notebook's)")
     r.add_argument("--baseline", action="store_true", help="keep only the outputs nbval compares (for tests/baselines)")
+    c = sub.add_parser("check", help="check the parameters of notebooks, running nothing")
+    c.add_argument("notebooks", type=Path, nargs="+")
+    c.add_argument("--params", type=Path, nargs="+", required=True, help="one parameter file per notebook, in order")
+    c.add_argument("--dataset", default="mnist")
     g = sub.add_parser("render", help="merge executed notebooks into HTML (and PDF)")
     g.add_argument("executed", type=Path, nargs="+")
     g.add_argument("--html", type=Path, required=True)
@@ -446,6 +523,12 @@ def main(argv=None) -> int:
         if args.command == "run":
             out_dir = args.out_dir or str((args.output.parent / args.output.stem).resolve())
             run_notebook(args.notebook, args.params, args.output, out_dir, args.dataset, args.cwd, args.baseline)
+        elif args.command == "check":
+            if len(args.notebooks) != len(args.params):
+                raise ValueError(f"{len(args.notebooks)} notebook(s) but {len(args.params)} parameter file(s)")
+            for notebook, params_file in zip(args.notebooks, args.params):
+                checked_parameters(notebook, params_file, args.dataset, "build")
+                print(f"[report] {params_file}: parameters of {notebook.name} ok", file=sys.stderr)
         elif args.command == "render":
             render(args.executed, args.html, args.title, args.config_name, args.dataset, args.params)
         elif args.command == "readme":

@@ -15,6 +15,7 @@ import mlp_core as mc
 import report_build
 from dlia_a2 import data as md
 from dlia_a2 import training
+from dlia_a2.parameters import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,7 +138,9 @@ def test_parameter_file_must_be_a_mapping(tmp_path):
 
 
 def test_unknown_dataset_for_a_report_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="unknown data set 'cifar'"):
+    with pytest.raises(
+        ParameterError, match="dataset = 'cifar' is not allowed; dataset must be one of 'mnist', 'fashion-mnist'"
+    ):
         report_build.run_notebook(
             ROOT / "notebooks" / "2_one_layer.ipynb",
             ROOT / "report" / "config" / "small" / "2_one_layer.yaml",

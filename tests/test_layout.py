@@ -12,6 +12,7 @@ ORDER = [
     "environment",
     "prose",
     "data",
+    "parameters",
     "optimizers",
     "training",
     "checkpoint",

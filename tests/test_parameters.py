@@ -1,0 +1,409 @@
+"""Notebook parameters: declared once (dlia_a2/parameters.py), read from
+YAML 1.2 files, and checked before any work starts."""
+
+import ast
+import re
+import time
+from pathlib import Path
+
+import papermill as pm
+import pytest
+from hypothesis import HealthCheck, Phase, event, example, given, settings
+from hypothesis import strategies as st
+
+import report_build
+from dlia_a2 import data, parameters
+from dlia_a2.parameters import ParameterError
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = {p.stem: p for p in sorted((ROOT / "notebooks").glob("*.ipynb"))}
+CONFIGS = sorted((ROOT / "report" / "config").glob("*/*.yaml"))
+
+
+def defaults(notebook: str) -> dict:
+    found = pm.inspect_notebook(str(NOTEBOOKS[notebook]))
+    return {k: ast.literal_eval(v["default"]) for k, v in found.items()}
+
+
+def check_file(tmp_path, notebook: str, text: str, dataset: str = "mnist") -> dict:
+    """What the runner does before papermill starts, on a file holding ``text``."""
+    path = tmp_path / f"{notebook}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return report_build.checked_parameters(NOTEBOOKS[notebook], path, dataset, "build/x")
+
+
+# --- one declaration, the same names as the notebooks ---------------------------
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_declared_names_are_the_names_of_the_parameters_cell(notebook):
+    """The declarations and the notebooks cannot drift apart."""
+    in_cell = list(pm.inspect_notebook(str(NOTEBOOKS[notebook])))
+    assert list(parameters.declared(notebook).kinds) == in_cell
+
+
+def test_every_notebook_is_declared():
+    assert sorted(parameters.NOTEBOOKS) == sorted(NOTEBOOKS)
+    with pytest.raises(KeyError, match="no parameters are declared for notebook '4_extra'"):
+        parameters.check("4_extra", {})
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_notebook_defaults_pass_their_check(notebook):
+    assert parameters.check(notebook, defaults(notebook)) == defaults(notebook)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_report_configurations_pass_their_check(config):
+    checked = report_build.checked_parameters(NOTEBOOKS[config.stem], config, "fashion-mnist", "out")
+    assert checked["dataset"] == "fashion-mnist" and checked["out_dir"] == "out"
+
+
+def test_training_images_are_those_of_every_data_set():
+    for spec in data.SPECS.values():
+        _, _, size = spec.files["train-images"]
+        assert (size - 16) // 784 == parameters.N_TRAIN_IMAGES
+
+
+# --- what the issue found -------------------------------------------------------
+
+REFUSED = [
+    ("2_one_layer", "epochs: 0", "2_one_layer: epochs = 0 is not allowed; epochs must be a whole number, 1 or more"),
+    (
+        "1_partial_derivatives",
+        "step: 0",
+        "1_partial_derivatives: step = 0 is not allowed; step must be a finite number greater than 0 and at most 1",
+    ),
+    (
+        "1_partial_derivatives",
+        "n_pairs: twelve",
+        "1_partial_derivatives: n_pairs = 'twelve' is not allowed; n_pairs must be a whole number from 1 to 30",
+    ),
+    (
+        "1_partial_derivatives",
+        "n_samples: 70000",
+        "1_partial_derivatives: n_samples = 70000 is not allowed; n_samples must be a whole number from 1 to 60000",
+    ),
+    (
+        "3_multilayer",
+        "workers: 0",
+        "3_multilayer: workers = 0 is not allowed; workers must be a whole number from 1 to 32",
+    ),
+    (
+        "3_multilayer",
+        "epochs: 3\nshort_epochs: 4",
+        "3_multilayer: short_epochs = 4 is not allowed; short_epochs must be a whole number from 1 to epochs (3)",
+    ),
+    (
+        "3_multilayer",
+        "epochs: 3\nseed_epochs: 5",
+        "3_multilayer: seed_epochs = 5 is not allowed; seed_epochs must be a whole number from 1 to epochs (3)",
+    ),
+    (
+        "3_multilayer",
+        "seed: 1\nseeds: [0, 1, 2]",
+        "3_multilayer: seeds = [0, 1, 2] is not allowed; seeds must be a list that starts with seed (1): the run "
+        "read at both points",
+    ),
+    (
+        "2_one_layer",
+        "learning_rate: 1e-1\nlearning_rate: 0.2",
+        'FILE, line 2: found duplicate key "learning_rate" with value "0.2" (original value: "0.1"); give each '
+        "parameter once",
+    ),
+    (
+        "2_one_layer",
+        "dataset: fashion-mnist",
+        "FILE: dataset is set on the command line, with --dataset (make report DATASET=...), not in a parameter "
+        "file; remove it from the file",
+    ),
+    (
+        "3_multilayer",
+        "out_dir: elsewhere",
+        "FILE: out_dir is set on the command line, with --out-dir (by default a folder beside --output), not in a "
+        "parameter file; remove it from the file",
+    ),
+    (
+        "2_one_layer",
+        "learning_rate: 0.1\nlearnig_rate: 0.2",
+        "FILE: unknown parameter(s) ['learnig_rate'] for 2_one_layer.ipynb; it declares ['batch_size', 'dataset', "
+        "'epochs', 'eval_every', 'init', 'learning_rate', 'n_train', 'out_dir', 'seed']",
+    ),
+    (
+        "3_multilayer",
+        "n_train: 50000\nn_val: 20000",
+        "3_multilayer: n_val = 20000 is not allowed; n_val must be at most 10000: n_train (50000) + n_val must not "
+        "exceed the 60,000 training images",
+    ),
+    (
+        "3_multilayer",
+        "search_batch_sizes: [128, 32]",
+        "3_multilayer: search_batch_sizes = [128, 32] is not allowed; search_batch_sizes must be a list of 1 or more "
+        "values, each a whole number, 1 or more, in increasing order",
+    ),
+    (
+        "2_one_layer",
+        "n_train: 1000\nbatch_size: 2000",
+        "2_one_layer: batch_size = 2000 is not allowed; batch_size must be at most 1000, the number of training "
+        "images (n_train = 1000)",
+    ),
+    (
+        "3_multilayer",
+        "scheduler: localhost:8786",
+        "3_multilayer: scheduler = 'localhost:8786' is not allowed; scheduler must be '' or an address such as "
+        "'tcp://host:8786'",
+    ),
+    ("2_one_layer", "- 1\n- 2", "FILE must be a mapping of parameter: value, got a list"),
+    ("2_one_layer", "epochs: [1, 2", "FILE, line 2 is not valid YAML: expected ',' or ']', but got '<stream end>'"),
+]
+
+
+@pytest.mark.parametrize("notebook,text,message", REFUSED, ids=[f"{n[0]}: {n[1]}" for n in REFUSED])
+def test_bad_parameter_file_is_refused_naming_what_is_allowed(tmp_path, notebook, text, message):
+    with pytest.raises(ParameterError) as e:
+        check_file(tmp_path, notebook, text + "\n")
+    assert str(e.value) == message.replace("FILE", str(tmp_path / f"{notebook}.yaml"))
+
+
+def test_numbers_are_read_as_yaml_1_2_reads_them(tmp_path):
+    """PyYAML (YAML 1.1) read 1e-1 as a string, and yes as true."""
+    checked = check_file(tmp_path, "2_one_layer", "learning_rate: 1e-1\nepochs: 0x2\n")
+    assert checked["learning_rate"] == 0.1 and checked["epochs"] == 2
+    with pytest.raises(ParameterError, match="init = 'yes' is not allowed; init must be one of 'normal'"):
+        check_file(tmp_path, "2_one_layer", "init: yes\n")
+
+
+def test_runner_refuses_before_papermill_starts(tmp_path, monkeypatch):
+    def execute_notebook(*args, **kwargs):
+        raise AssertionError("papermill started")
+
+    monkeypatch.setattr(pm, "execute_notebook", execute_notebook)
+    params = tmp_path / "p.yaml"
+    params.write_text("epochs: 0\n")
+    output = tmp_path / "out.ipynb"
+    with pytest.raises(ParameterError, match="epochs = 0 is not allowed"):
+        report_build.run_notebook(NOTEBOOKS["2_one_layer"], params, output, str(tmp_path), "mnist")
+    assert report_build.main(["run", str(NOTEBOOKS["2_one_layer"]), "--params", str(params), "--output", str(output)])
+    assert not list(tmp_path.glob("out*"))
+
+
+def test_check_command_checks_every_file_before_anything_runs(tmp_path, capsys):
+    bad = tmp_path / "3.yaml"
+    bad.write_text("workers: 0\n")
+    small = ROOT / "report" / "config" / "small"
+    args = ["check", *map(str, NOTEBOOKS.values()), "--params"]
+    assert report_build.main(
+        args + [str(small / "1_partial_derivatives.yaml"), str(small / "2_one_layer.yaml"), str(bad)]
+    )
+    assert "error: 3_multilayer: workers = 0 is not allowed" in capsys.readouterr().err
+    assert not report_build.main(args + [str(small / f"{n}.yaml") for n in NOTEBOOKS])
+
+
+def test_notebook_checks_its_own_namespace_when_run_by_hand(monkeypatch):
+    """``params = parameters.check("2_one_layer")`` in a notebook reads the
+    kernel's variables."""
+    import IPython
+
+    class Shell:
+        user_ns = {**defaults("2_one_layer"), "epochs": 0, "np": object()}
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell)
+    with pytest.raises(ParameterError, match="2_one_layer: epochs = 0 is not allowed"):
+        parameters.check("2_one_layer")
+    Shell.user_ns["epochs"] = 3
+    assert parameters.check("2_one_layer") == {**defaults("2_one_layer"), "epochs": 3}
+    del Shell.user_ns["init"]
+    with pytest.raises(ParameterError, match="2_one_layer: parameter init is not set; it must be one of 'normal'"):
+        parameters.check("2_one_layer")
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    with pytest.raises(RuntimeError, match="pass one"):
+        parameters.check("2_one_layer")
+
+
+# --- random parameter files (hypothesis) ----------------------------------------
+
+scalars = st.one_of(
+    st.integers(-(2**40), 2**40).map(str),
+    st.sampled_from(["0", "1", "-1", "2", "3", "30", "31", "100", "999", "1000", "59000", "60000", "60001"]),
+    st.sampled_from(["1e-1", "1.0e-6", ".5", "-0.0", "0.0", "1e400", ".inf", "-.inf", ".nan", "0x10", "0o7", "1_000"]),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr),
+    st.sampled_from(["yes", "no", "true", "false", "~", "null", "''", "he", "normal", "lecun", "relu", "sigmoid"]),
+    st.sampled_from(["mnist", "fashion-mnist", "cifar", "2026-01-01", "twelve", "'0.1'", "[]", "{}", "{a: 1}"]),
+    st.text(st.characters(codec="ascii", exclude_characters="\r\n"), max_size=8).map(repr),
+)
+values = st.one_of(scalars, st.lists(scalars, max_size=4).map(lambda xs: "[" + ", ".join(xs) + "]"))
+
+
+@st.composite
+def parameter_files(draw, notebook: str) -> str:
+    """A small report configuration, then a few random edits: a value
+    changed (to anything), a key dropped, repeated, unknown or owned by the
+    command line, or a line of junk."""
+    base = report_build.read_parameter_file(ROOT / "report" / "config" / "small" / f"{notebook}.yaml")
+    lines = [f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}" for k, v in base.items()]
+    names = list(parameters.declared(notebook).kinds)
+    for _ in range(draw(st.integers(0, 4))):
+        edit = draw(st.sampled_from(["set"] * 6 + ["drop", "repeat", "unknown", "junk"]))
+        if edit == "set":
+            key = draw(st.sampled_from(names))
+            lines = [ln for ln in lines if not ln.startswith(key + ":")] + [f"{key}: {draw(values)}"]
+        elif edit == "drop" and lines:
+            lines.pop(draw(st.integers(0, len(lines) - 1)))
+        elif edit == "repeat" and lines:
+            lines.append(lines[draw(st.integers(0, len(lines) - 1))].split(":")[0] + f": {draw(values)}")
+        elif edit == "unknown":
+            lines.append(
+                f"{draw(st.sampled_from(['learnig_rate', 'epoch', 'x', 'dataset', 'out_dir']))}: {draw(values)}"
+            )
+        elif edit == "junk":
+            lines.append(
+                draw(st.sampled_from(["[1, 2", "- 3", ": x", "\tkey: 1", "a: b: c", "'unclosed", "%YAML 1.1"]))
+            )
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_random_parameter_files_are_accepted_or_refused_with_a_parameter_error(tmp_path, notebook):
+    """Whatever the file holds, the runner either accepts it, with every value
+    of its declared kind, or refuses it with a ParameterError naming what is
+    wrong: never another exception."""
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(text=parameter_files(notebook))
+    def accepted_or_refused(text):
+        try:
+            checked = check_file(tmp_path, notebook, text)
+        except ParameterError as e:
+            found = re.search(
+                r" is not allowed; | line \d+| is set on the command line| unknown parameter| mapping| every key",
+                str(e),
+            )
+            assert found
+            event(f"refused: {found.group(0).strip()}")  # pytest --hypothesis-show-statistics shows the mix
+            return
+        event("accepted")
+        assert parameters.check(notebook, {**defaults(notebook), **checked}) is not None
+
+    accepted_or_refused()
+
+
+# --- random parameter files, run (slow) -----------------------------------------
+
+# values each parameter takes in the runs below: the boundaries of what is
+# allowed and something just outside, at a cost of seconds per notebook
+CHEAP = {
+    "1_partial_derivatives": {
+        "n_samples": [1, 50, 0, 70000],
+        "n_pairs": [1, 30, 31, "twelve"],  # one MNIST image lights at least 34 pixels
+        "seed": [0, 2**32 - 1, -1],
+        "step": [1e-12, 1.0, 0, 2.0],
+    },
+    "2_one_layer": {
+        "learning_rate": [0.001, 1, 0, "1e-1"],
+        "batch_size": [1000, 64, 0],
+        "epochs": [1, 0],
+        "init": ["lecun", "he", "xavier"],
+        "n_train": [1000, 999],
+        "eval_every": [1, 100000, 0],
+        "seed": [2**32 - 1],
+    },
+    "3_multilayer": {
+        "n_train": [1000, 999],
+        "n_val": [100, 99],
+        "search_learning_rates": [[0.05, 0.2], [0.2, 0.05], []],
+        "search_batch_sizes": [[1000], [32, 1000], [32, 1001]],
+        "search_widths": [[1], [8, 4], [8, 8]],
+        "search_depths": [[2], [0]],
+        "search_activations": [["sigmoid"], ["tanh"]],
+        "epochs": [1, 2],
+        "short_epochs": [1, 2, 3],
+        "seed_epochs": [1, 3],
+        "seeds": [[0], [0, 5], [1]],
+        "reference_hidden_sizes": [[4, 4], []],
+        "reference_batch_size": [1100, 1101],
+        "optimizer_epochs": [1, 0],
+        "budget_tflop": [1e-9, 0],
+        "workers": [1, 2, 0, 33],
+    },
+}
+SMALL_AND_SHORT = {
+    "1_partial_derivatives": {"n_samples": 50},
+    "2_one_layer": {"n_train": 1000, "epochs": 1},
+    "3_multilayer": {
+        "n_train": 1000,
+        "n_val": 100,
+        "search_epochs": 1,
+        "search_learning_rates": [0.2],
+        "search_batch_sizes": [64],
+        "search_widths": [8],
+        "search_depths": [1],
+        "search_activations": ["relu"],
+        "epochs": 1,
+        "short_epochs": 1,
+        "seeds": [0],
+        "seed_epochs": 1,
+        "reference_hidden_sizes": [8],
+        "optimizer_epochs": 1,
+        "workers": 1,
+    },
+}
+
+
+# the edges of what is allowed, all at once: each of these runs
+EDGES = {
+    "1_partial_derivatives": {"n_samples": 1, "n_pairs": 30, "seed": 2**32 - 1, "step": 1.0},
+    "2_one_layer": {"learning_rate": 1, "batch_size": 1000, "init": "lecun", "eval_every": 100000, "seed": 2**32 - 1},
+    "3_multilayer": {
+        "search_batch_sizes": [1000],
+        "search_widths": [1],
+        "search_activations": ["sigmoid"],
+        "search_init": "lecun",
+        "seeds": [7],
+        "seed": 7,
+        "reference_hidden_sizes": [1],
+        "reference_batch_size": 1100,
+        "reference_init": "he",
+        "budget_tflop": 1e-9,
+    },
+}
+
+
+@st.composite
+def cheap_edits(draw, notebook: str) -> dict:
+    choices = CHEAP[notebook]
+    keys = draw(st.lists(st.sampled_from(sorted(choices)), min_size=1, max_size=4, unique=True))
+    return {k: draw(st.sampled_from(choices[k])) for k in keys}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notebook,runs", [("1_partial_derivatives", 6), ("2_one_layer", 5), ("3_multilayer", 4)])
+def test_notebook_runs_or_fails_fast_with_a_parameter_error(tmp_path, notebook, runs):
+    """Random files, executed for real: a file the check accepts runs to the
+    end; one it refuses stops with a ParameterError before papermill starts.
+    Learning rates stay where training is sane: a run that diverges stops
+    with TrainingDiverged, which is not a parameter's fault."""
+    import yaml
+
+    done = []
+
+    @settings(max_examples=runs, deadline=None, phases=[Phase.explicit, Phase.generate], database=None)
+    @given(edits=cheap_edits(notebook))
+    @example(edits=EDGES[notebook])
+    def runs_or_fails_fast(edits):
+        run_dir = tmp_path / str(len(done))
+        run_dir.mkdir()
+        params = run_dir / "p.yaml"
+        params.write_text(yaml.safe_dump({**SMALL_AND_SHORT[notebook], **edits}))
+        output = run_dir / "out.ipynb"
+        t0 = time.perf_counter()
+        try:
+            report_build.run_notebook(NOTEBOOKS[notebook], params, output, str(run_dir / "build"), "mnist", run_dir)
+        except ParameterError:
+            assert time.perf_counter() - t0 < 5 and not output.exists() and not (run_dir / "build").exists()
+            done.append("refused")
+            return
+        assert output.exists()
+        done.append("ran")
+
+    runs_or_fails_fast()
+    assert done[0] == "ran" and len(done) > 1
