@@ -273,6 +273,11 @@ class TrainingDiverged(RuntimeError):
         self.history = history
         self.params = params
 
+    def __reduce__(self):
+        # raised in a worker process, it travels back pickled: without this,
+        # unpickling calls TrainingDiverged(message) and the pool breaks
+        return type(self), (str(self), self.history, self.params)
+
 
 # --- evaluation and batches -----------------------------------------------------
 

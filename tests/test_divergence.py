@@ -1,6 +1,6 @@
-"""Runaway training on the real MNIST (marker ``data``): the runs the issue
-found going on with a finite loss are stopped, and the slow starts the report
-relies on are not."""
+"""Runaway training, mostly on the real MNIST (marker ``data``): the runs the
+issue found going on with a finite loss are stopped, the slow starts the report
+relies on are not, and a run stopped in a worker process reaches the caller."""
 
 import numpy as np
 import pytest
@@ -9,8 +9,6 @@ from threadpoolctl import threadpool_limits
 from dlia_a2 import data, training
 from dlia_a2 import experiments as ex
 from dlia_a2.training import TrainConfig
-
-pytestmark = pytest.mark.data
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +36,7 @@ def run(X, y, epochs=1, **settings):
     ],
     ids=["784-10 at 50", "784-100-10 at 50", "784-100-10 at 5"],
 )
+@pytest.mark.data
 def test_runaway_on_mnist_is_stopped_with_its_history(mnist_split, settings, sign):
     (X, y), _ = mnist_split
     with pytest.raises(training.TrainingDiverged, match=sign) as e:
@@ -46,6 +45,7 @@ def test_runaway_on_mnist_is_stopped_with_its_history(mnist_split, settings, sig
     assert len(h) >= 1 and np.isfinite(h["batch_loss"]).all()  # finite all along, and kept
 
 
+@pytest.mark.data
 def test_search_marks_runaway_configurations_diverged(mnist_split):
     """The search of notebook 3 scored a run at learning rate 50 at 0.12."""
     _, (X, y, Xv, yv) = mnist_split
@@ -70,9 +70,32 @@ def test_search_marks_runaway_configurations_diverged(mnist_split):
     ],
     ids=["normal init", "sigmoid, normal init", "relu, normal init", "sigmoid at 0.2", "adam", "784-10 at 2"],
 )
+@pytest.mark.data
 def test_slow_or_rough_starts_on_mnist_are_not_stopped(mnist_split, settings, epochs):
     (X_all, y_all), (X, y, _, _) = mnist_split
     if settings["layer_sizes"] == (784, 10):
         X, y = X_all, y_all
     _, h = run(X, y, epochs=epochs, **settings)
     assert len(h) == epochs
+
+
+def test_divergence_in_a_worker_process_reaches_the_caller(tmp_path):
+    """The long runs of notebook 3 train in worker processes: a run that
+    diverges there must arrive as TrainingDiverged, history and all, not
+    as a broken process pool."""
+    r = np.random.default_rng(0)
+    X = r.standard_normal((300, 20)).astype(np.float32)
+    y = r.integers(0, 4, 300)
+    runs = {
+        f"lr {lr:g}": ex.Run(
+            TrainConfig(layer_sizes=(20, 16, 4), learning_rate=lr, epochs=2, batch_size=16, eval_every=1),
+            0,
+            tmp_path / f"run-{lr:g}",
+            (X, y),
+            {},
+        )
+        for lr in (0.05, 1e6)
+    }
+    with pytest.raises(training.TrainingDiverged, match="learning_rate=1e\\+06") as e:
+        ex.train_runs(runs, workers=2)
+    assert len(e.value.history) >= 1 and set(e.value.params) == {"W1", "b1", "W2", "b2"}
