@@ -407,3 +407,26 @@ def test_notebook_runs_or_fails_fast_with_a_parameter_error(tmp_path, notebook, 
 
     runs_or_fails_fast()
     assert done[0] == "ran" and len(done) > 1
+
+
+@pytest.mark.slow
+def test_check_in_a_real_kernel_names_the_parameter(tmp_path):
+    """The one-line cell the notebooks call, ``params = parameters.check(...)``,
+    in a real kernel: a bad value stops the notebook with a ParameterError."""
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOKS["2_one_layer"], as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    nb.cells = [
+        cell,
+        nbformat.v4.new_code_cell('from dlia_a2 import parameters\nparams = parameters.check("2_one_layer")'),
+    ]
+    path = tmp_path / "2_one_layer.ipynb"
+    nbformat.write(nb, path)
+    pm.execute_notebook(str(path), str(tmp_path / "ok.ipynb"), kernel_name="python3", progress_bar=False)
+    with pytest.raises(pm.PapermillExecutionError) as e:
+        pm.execute_notebook(
+            str(path), str(tmp_path / "bad.ipynb"), parameters={"epochs": 0}, kernel_name="python3", progress_bar=False
+        )
+    assert e.value.ename == "ParameterError"
+    assert e.value.evalue == "2_one_layer: epochs = 0 is not allowed; epochs must be a whole number, 1 or more"
