@@ -287,7 +287,8 @@ NOTEBOOKS: dict[str, Declaration] = {
             "dataset": DATASET,
             "n_samples": Whole(1, N_TRAIN_IMAGES),
             # the pairs are drawn without repeats among the pixels lit in the
-            # images drawn, and one MNIST training image lights as few as 34
+            # images drawn, and one training image lights as few as 34 (MNIST)
+            # or 54 (Fashion-MNIST)
             "n_pairs": Whole(1, 30),
             "seed": SEED,
             # h > 0 (h = 0 divides by zero); above 1 a difference quotient

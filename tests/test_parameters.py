@@ -59,6 +59,14 @@ def test_report_configurations_pass_their_check(config):
     assert checked["dataset"] == "fashion-mnist" and checked["out_dir"] == "out"
 
 
+@pytest.mark.data
+def test_n_pairs_leaves_enough_lit_pixels_in_any_one_image(mnist):
+    """Notebook 1 draws its pairs without repeats among the lit pixels of
+    its images; with n_samples = 1 there are as few as one image lights."""
+    fewest = int((mnist.x_train > 0).sum(axis=1).min())
+    assert parameters.declared("1_partial_derivatives").kinds["n_pairs"].high <= fewest == 34
+
+
 def test_training_images_are_those_of_every_data_set():
     for spec in data.SPECS.values():
         _, _, size = spec.files["train-images"]
