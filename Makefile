@@ -69,12 +69,20 @@ $(MATHJAX): report/package.json report/package-lock.json
 	npm ci --prefix report --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(OUT)/%.ipynb: notebooks/%.ipynb report/config/$(CONFIG)/%.yaml $(CODE) | $(STAMP) data
+# Every parameter file is checked before the first notebook runs, so that a
+# bad value in notebook 3's file stops the build before notebooks 1 and 2.
+PARAMS   := $(NOTEBOOKS:%=report/config/$(CONFIG)/%.yaml)
+$(OUT)/.parameters-checked: $(PARAMS) dlia_a2/parameters.py | $(STAMP)
+	@mkdir -p $(OUT)
+	$(BUILD) check $(NOTEBOOKS:%=notebooks/%.ipynb) --params $(PARAMS) --dataset $(DATASET)
+	@touch $@
+
+$(OUT)/%.ipynb: notebooks/%.ipynb report/config/$(CONFIG)/%.yaml $(CODE) | $(STAMP) data $(OUT)/.parameters-checked
 	$(BUILD) run $< --params report/config/$(CONFIG)/$*.yaml --dataset $(DATASET) --output $@
 
 $(HTML): $(EXECUTED) $(MATHJAX) $(TEMPLATE) report/report_build.py $(CODE)
 	$(BUILD) render $(EXECUTED) --html $@ --dataset $(DATASET) \
-	  --config-name $(CONFIG) --params $(NOTEBOOKS:%=report/config/$(CONFIG)/%.yaml)
+	  --config-name $(CONFIG) --params $(PARAMS)
 
 # The PDF needs Chromium: installed with apt-get where we have the rights,
 # else one line says what to run; the HTML is there either way.

@@ -35,12 +35,17 @@ class Section:
     ``metrics`` is written to ``out_dir/metrics.json`` by :meth:`save`.
     """
 
+    # where a run writes and where it computes change no result: they stay
+    # out of the parameters that metrics.json and the appendix record
+    NOT_RECORDED = ("out_dir", "scheduler")
+
     def __init__(self, number: int, out_dir: str | Path, params: dict | None = None):
         self.number = number
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.figures = 0
-        self.metrics: dict = {"parameters": _jsonable(params or {})}
+        recorded = {k: v for k, v in (params or {}).items() if k not in self.NOT_RECORDED}
+        self.metrics: dict = {"parameters": _jsonable(recorded)}
         self.timing: dict = {}
         self._t0 = time.perf_counter()
 

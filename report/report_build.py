@@ -179,9 +179,12 @@ def run_notebook(
     params = checked_parameters(notebook, params_file, dataset, out_dir)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.stem + ".part.ipynb")
-    os.environ.setdefault(PROGRESS_ENV, "1")
     print(f"[report] running {notebook.name} with {params_file} ({dataset})", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
+    # the kernel inherits this process's environment: progress lines on the
+    # terminal instead of bars in the notebook, for this run only
+    progress_before = os.environ.get(PROGRESS_ENV)
+    os.environ[PROGRESS_ENV] = progress_before or "1"
     try:
         pm.execute_notebook(
             str(notebook),
@@ -198,6 +201,9 @@ def run_notebook(
             f"{e.ename}: {e.evalue} (the partly executed "
             f"notebook is {tmp})"
         ) from None
+    finally:
+        if progress_before is None:
+            del os.environ[PROGRESS_ENV]
     if baseline:
         _keep_checked_outputs_only(tmp)
     os.replace(tmp, output)

@@ -75,14 +75,21 @@ def test_loky_workers_give_the_bits_of_one_process():
 def test_search_on_a_dask_cluster_gives_the_same_bits():
     """The README's cluster route, against a LocalCluster: the scheduler's
     address is all the search needs."""
+    import os
+    from unittest import mock
+
     from dask.distributed import LocalCluster
 
     X, y = blobs()
     Xv, yv = blobs(seed=1)
     cfgs = ex.grid(TrainConfig(layer_sizes=(20, 16, 4), init="he", epochs=2), learning_rate=[0.02, 0.1])
     here = ex.search(cfgs, X, y, Xv, yv, seed=3, workers=1)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        there = ex.search(cfgs, X, y, Xv, yv, seed=3, scheduler=cluster.scheduler_address)
+    # distributed sets OMP_NUM_THREADS and friends in this process's
+    # environment for its workers; restore it, or later builds in this
+    # session would run with one BLAS thread and other bits
+    with mock.patch.dict(os.environ):
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            there = ex.search(cfgs, X, y, Xv, yv, seed=3, scheduler=cluster.scheduler_address)
     assert search_values(here) == search_values(there)
 
 
