@@ -7,8 +7,8 @@ checkpointed.
 ``model_backward`` and, for SGD, ``update_parameters``, on the same
 shuffles), and adds what a long run needs around them: other optimisers,
 regularisation (L2 weight decay, dropout, early stopping on a validation
-set), evaluation on whole data sets, divergence detection, checkpoints and
-resume, and a progress bar. With SGD, no regularisation and no resume the two
+set), a cosine learning-rate schedule, evaluation on whole data sets,
+divergence detection, checkpoints and resume, and a progress bar. With SGD, no regularisation and no resume the two
 give the same weights bit for bit (``tests/test_training.py``).
 """
 
@@ -25,6 +25,8 @@ import mlp_core as mc
 from dlia_a2.optimizers import OPTIMIZERS, Optimizer, check_learning_rate, check_weight_decay, make_optimizer
 
 # --- settings -------------------------------------------------------------------
+
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
@@ -59,7 +61,8 @@ class TrainConfig:
     layer_sizes: tuple[int, ...] = (784, 10)  # [D, H1, ..., C]
     activation: str = "relu"  # hidden-layer non-linearity: "relu" or "sigmoid"
     init: str = "normal"  # "normal" = N(0, 0.01^2), "he" or "lecun"
-    learning_rate: float = 0.05  # step size of the optimiser
+    learning_rate: float = 0.05  # step size of the optimiser (at the first epoch, with a schedule)
+    lr_schedule: str = "constant"  # "constant", or "cosine": lowered epoch by epoch along a half cosine towards 0
     batch_size: int = 64  # samples per mini-batch
     epochs: int = 10  # passes over the training set
     optimizer: str = "sgd"  # "sgd", "momentum" or "adam"
@@ -71,6 +74,7 @@ class TrainConfig:
     dtype: str = "float32"  # "float32" (fast) or "float64"
     weight_decay: float = 0.0  # L2: minimise J + weight_decay / 2 * sum of squared weights (not biases)
     dropout: float = 0.0  # probability of dropping each hidden unit while training (inverted dropout)
+    input_dropout: float = 0.0  # the same for each input pixel (no gradient needed there)
     keep_best: str = ""  # "": return the last weights; "val_loss" or "val_accuracy": the best epoch end's
     patience: int = 0  # with keep_best: stop after this many epochs without a better score (0: never)
 
@@ -79,6 +83,7 @@ class TrainConfig:
         _check_choice("activation", self.activation, mc.ACTIVATIONS)
         _check_choice("init", self.init, mc.INITIALIZATIONS)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _check_choice("dtype", self.dtype, ("float32", "float64"))
         check_learning_rate(self.learning_rate)
         for name in ("batch_size", "epochs", "eval_every", "eval_chunk_size", "patience"):
@@ -95,7 +100,7 @@ class TrainConfig:
             )
         if self.eval_chunk_size < 1:
             raise ValueError(f"eval_chunk_size must be at least 1, got {self.eval_chunk_size}")
-        for name in ("momentum", "beta1", "beta2", "dropout"):
+        for name in ("momentum", "beta1", "beta2", "dropout", "input_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
         check_weight_decay(self.weight_decay)
@@ -132,6 +137,15 @@ class TrainConfig:
         d = asdict(self)
         d["layer_sizes"] = list(self.layer_sizes)
         return d
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """The learning rate of epoch ``epoch`` (counted from 0): constant, or
+        ``learning_rate * (1 + cos(pi * epoch / epochs)) / 2`` with the cosine
+        schedule (Loshchilov and Hutter 2017, without restarts), which starts
+        at ``learning_rate`` and ends near 0 for the last epochs' fine steps."""
+        if self.lr_schedule == "constant":
+            return self.learning_rate
+        return self.learning_rate * (1 + math.cos(math.pi * epoch / self.epochs)) / 2
 
     def make_optimizer(self) -> Optimizer:
         options = {
@@ -530,15 +544,19 @@ def train(
             for epoch in range(start_epoch, config.epochs):
                 if patience_spent():  # also when resuming a run that had stopped
                     break
+                optimizer.learning_rate = config.learning_rate_at(epoch)
                 epoch_rng_state = rng.bit_generator.state
                 batches = shuffled_batches(X, y, B, rng, buffers)
                 # dropout masks come from a generator per mini-batch, seeded by this
                 # epoch's draw and the batch number: a run resumed mid-epoch redraws them
-                drop_seed = int(rng.integers(2**63)) if config.dropout else None
+                dropping = config.dropout or config.input_dropout
+                drop_seed = int(rng.integers(2**63)) if dropping else None
                 for b, (Xb, yb) in enumerate(batches, start=1):
                     if b <= skip:  # done before the checkpoint we resumed from
                         continue
-                    drop_rng = np.random.default_rng((drop_seed, b)) if config.dropout else None
+                    drop_rng = np.random.default_rng((drop_seed, b)) if dropping else None
+                    if config.input_dropout:
+                        Xb = mc.dropout_forward(Xb, config.input_dropout, drop_rng)[0]
                     scores, caches = mc.model_forward(Xb, params, act, config.dropout, drop_rng)
                     loss, dscores = mc.softmax_cross_entropy(scores, yb)
                     if not math.isfinite(loss):

@@ -84,6 +84,45 @@ def test_dropout_network_still_learns():
     assert h.last("train_accuracy") > 0.95
 
 
+def test_input_dropout_is_repeatable_and_changes_the_run():
+    X, y = blobs()
+    cfg = TrainConfig(layer_sizes=(20, 16, 4), init="he", learning_rate=0.1, batch_size=32, epochs=3)
+    plain, _ = training.train(X, y, cfg, np.random.default_rng(0))
+    a, _ = training.train(X, y, cfg.replace(input_dropout=0.2), np.random.default_rng(0))
+    b, _ = training.train(X, y, cfg.replace(input_dropout=0.2), np.random.default_rng(0))
+    assert all(a[k].tobytes() == b[k].tobytes() for k in a)
+    assert not np.array_equal(a["W1"], plain["W1"])
+
+
+# --- learning-rate schedule ------------------------------------------------------
+
+
+def test_cosine_schedule_falls_from_the_learning_rate_towards_zero():
+    cfg = TrainConfig(learning_rate=0.2, epochs=10, lr_schedule="cosine")
+    rates = [cfg.learning_rate_at(e) for e in range(10)]
+    assert rates[0] == 0.2 and rates[5] == pytest.approx(0.1)
+    assert all(a > b > 0 for a, b in zip(rates, rates[1:]))
+    assert TrainConfig(learning_rate=0.2, epochs=10).learning_rate_at(7) == 0.2
+    with pytest.raises(ValueError, match="unknown lr_schedule"):
+        cfg.replace(lr_schedule="step")
+
+
+def test_cosine_run_follows_the_schedule_epoch_by_epoch():
+    """A cosine run is a chain of constant-rate epochs at the scheduled rates."""
+    X, y = blobs(dtype=np.float64)
+    cfg = TrainConfig(layer_sizes=(20, 16, 4), init="he", learning_rate=0.2, batch_size=32, epochs=3, dtype="float64")
+    ours, _ = training.train(X, y, cfg.replace(lr_schedule="cosine"), np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    params = mc.initialize_parameters(cfg.layer_sizes, rng, "he", np.float64)
+    for e in range(cfg.epochs):
+        rate = cfg.replace(lr_schedule="cosine").learning_rate_at(e)
+        for Xb, yb in mc.random_mini_batches(X, y, cfg.batch_size, rng):
+            scores, caches = mc.model_forward(Xb, params)
+            mc.update_parameters(params, mc.model_backward(mc.softmax_cross_entropy(scores, yb)[1], caches), rate)
+    for k in params:
+        np.testing.assert_allclose(ours[k], params[k], rtol=1e-12, atol=1e-14)
+
+
 # --- early stopping -------------------------------------------------------------
 
 
@@ -166,7 +205,10 @@ def test_resume_with_dropout_decay_and_keep_best_gives_the_same_bits(tmp_path, e
     regulariser on gives the bits of one never interrupted: the masks are
     redrawn, and the best weights so far travel in the checkpoint."""
     X, y, Xv, yv, cfg = overfitting_setup()
-    cfg = cfg.replace(dropout=0.3, weight_decay=1e-3, keep_best="val_loss", patience=6, optimizer="momentum")
+    cfg = cfg.replace(
+        dropout=0.3, input_dropout=0.1, weight_decay=1e-3, keep_best="val_loss", patience=6,
+        optimizer="momentum", lr_schedule="cosine",
+    )  # fmt: skip
     sets = {"val": (Xv, yv)}
     whole, h_whole = training.train(X, y, cfg, np.random.default_rng(0), eval_sets=sets)
 
