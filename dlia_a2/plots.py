@@ -255,3 +255,35 @@ def ladder(batch_accuracy: np.ndarray, values: np.ndarray, counts: np.ndarray, b
     ax2.set_xlabel("iterations")
     ax2.set_yticks([])
     return fig
+
+
+def regularisation_curves(curves: dict, chosen_epochs: dict | None = None, sets=("train", "val", "test")) -> Figure:
+    """Loss against epochs of two or more runs side by side, on one shared log
+    scale: typically without and with regularisation.
+
+    Parameters
+    ----------
+    curves : dict
+        Per panel title, a dict of lists: ``epoch`` and ``<set>_loss`` for the
+        sets drawn (``regularisation_study(...)["curves"][name]``).
+    chosen_epochs : dict, optional
+        Per panel title, the epoch chosen on validation: a dotted line.
+    sets : the losses to draw, where present: training, validation, test.
+    """
+    fig = Figure(figsize=(7.2, 2.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(curves), sharey=True))
+    for ax, (title, c) in zip(axes, curves.items()):
+        for s in sets:
+            if f"{s}_loss" in c:
+                ax.plot(
+                    c["epoch"], c[f"{s}_loss"], color=COLOURS[s], lw=1.4, label=LABELS[s], **_marker(len(c["epoch"]))
+                )
+        if chosen_epochs and title in chosen_epochs:
+            ax.axvline(chosen_epochs[title], color="k", lw=0.6, ls=":", label="epoch chosen on validation")
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, lw=0.5)
+    axes[0].set_ylabel("mean cross-entropy")
+    axes[-1].legend(frameon=False)
+    return fig

@@ -161,3 +161,18 @@ def test_curves_of_one_point_show_a_marker():
     assert len(visible_curves(fig)) == 4 and all(visible_curves(fig))
     long = plots.lines(np.arange(100), {"a": np.ones(100)}, "epoch", "loss")
     assert long.axes[0].get_lines()[0].get_marker() in (None, "", "None")  # long curves stay plain
+
+
+def test_regularisation_curves_side_by_side_on_one_scale():
+    rng = np.random.default_rng(0)
+    losses = ("train_loss", "val_loss", "test_loss")
+    run = lambda: {"epoch": list(range(1, 31)), **{k: list(rng.uniform(0.05, 0.5, 30)) for k in losses}}
+    curves = {"without": run(), "with dropout 0.2": run()}
+    fig = plots.regularisation_curves(curves, {"without": 7, "with dropout 0.2": 25})
+    left, right = fig.axes
+    assert len([line for line in left.get_lines() if line.get_linestyle() != ":"]) == 3
+    assert left.get_shared_y_axes().joined(left, right)  # one scale: the curves compare
+    assert [ax.get_title() for ax in fig.axes] == list(curves)
+    assert [line.get_xdata()[0] for line in left.get_lines() if line.get_linestyle() == ":"] == [7]
+    one_epoch = plots.regularisation_curves({"a": {"epoch": [1], "test_loss": [0.3]}})
+    assert all(visible_curves(one_epoch))
