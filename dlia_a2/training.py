@@ -8,8 +8,9 @@ checkpointed.
 shuffles), and adds what a long run needs around them: other optimisers,
 regularisation (L2 weight decay, dropout, early stopping on a validation
 set), a cosine learning-rate schedule, evaluation on whole data sets,
-divergence detection, checkpoints and resume, and a progress bar. With SGD, no regularisation and no resume the two
-give the same weights bit for bit (``tests/test_training.py``).
+divergence detection, checkpoints and resume, and a progress bar. With SGD,
+no regularisation and no resume the two give the same weights bit for bit
+(``tests/test_training.py``).
 """
 
 from __future__ import annotations
