@@ -119,7 +119,18 @@ class SearchResult:
     def label(self) -> str:
         c = self.config
         hidden = "-".join(map(str, c.layer_sizes[1:-1])) or "none"
-        return f"hidden {hidden}, {c.activation}, lr {c.learning_rate:g}, batch {c.batch_size}"
+        extra = [
+            f"{name} {getattr(c, key):g}"
+            for key, name in (
+                ("dropout", "dropout"),
+                ("input_dropout", "input dropout"),
+                ("weight_decay", "weight decay"),
+            )
+            if getattr(c, key)
+        ]
+        if c.lr_schedule != "constant":
+            extra.append(f"{c.lr_schedule} schedule")
+        return ", ".join([f"hidden {hidden}, {c.activation}, lr {c.learning_rate:g}, batch {c.batch_size}", *extra])
 
 
 def grid(base: TrainConfig, **axes) -> list[TrainConfig]:

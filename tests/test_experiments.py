@@ -275,3 +275,10 @@ def test_regularisation_study_with_accuracy_monitor_and_patience(tmp_path):
         assert "train_loss" in c
     with pytest.raises(ValueError, match="names the run without regularisation"):
         ex.regularisation_study(base, {"none": {}}, X, y, Xv, yv, Xt, yt, tmp_path)
+
+
+def test_search_label_names_the_regularisation():
+    base = TrainConfig(layer_sizes=(784, 300, 10), learning_rate=0.2, batch_size=32)
+    assert ex.SearchResult(base).label == "hidden 300, relu, lr 0.2, batch 32"
+    reg = base.replace(dropout=0.3, weight_decay=5e-4, lr_schedule="cosine")
+    assert ex.SearchResult(reg).label.endswith("batch 32, dropout 0.3, weight decay 0.0005, cosine schedule")
