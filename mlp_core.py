@@ -4,7 +4,8 @@ The assignment's network and nothing else: initialisation, the layers
 (and dropout) with their gradients, the softmax cross-entropy, the forward
 and backward passes, a gradient-descent step and a student's training loop.
 NumPy only; it prints nothing and touches no files. The machinery around it
-(settings, optimisers, evaluation, checkpoints) is the package ``dlia_a2``.
+(settings, optimisers, evaluation, checkpoints, progress) is the package
+``dlia_a2``, whose training loop calls the functions below.
 
 Conventions, used everywhere below
 ----------------------------------
