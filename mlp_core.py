@@ -1,12 +1,11 @@
 """A fully connected network with hand-written backpropagation, in NumPy.
 
-This is the assignment's network and nothing else: initialisation, the
-layers and their gradients, the softmax cross-entropy, the forward and
-backward passes, a gradient-descent step and the training loop a student
-writes. It imports NumPy only, prints nothing and touches no files. The
-machinery around it (checked settings, optimisers, evaluation, checkpoints,
-progress) lives in the package ``dlia_a2``, whose training loop calls the
-functions below.
+The assignment's network and nothing else: initialisation, the layers
+(and dropout) with their gradients, the softmax cross-entropy, the forward
+and backward passes, a gradient-descent step and a student's training loop.
+NumPy only; it prints nothing and touches no files. The machinery around it
+(settings, optimisers, evaluation, checkpoints, progress) is the package
+``dlia_a2``, whose training loop calls the functions below.
 
 Conventions, used everywhere below
 ----------------------------------
@@ -130,6 +129,24 @@ def sigmoid_backward(dA: np.ndarray, cache) -> np.ndarray:
     return dA * cache * (1 - cache)
 
 
+def dropout_forward(A: np.ndarray, p: float, rng: np.random.Generator):
+    """Inverted dropout, for training only: each unit is zeroed with
+    probability ``p`` and the kept ones are scaled by ``1 / (1 - p)``, so the
+    expected output is ``A`` and a trained network is used without dropout.
+    Returns ``out = A * mask`` and the cache ``mask = 1[kept] / (1 - p)``,
+    both shaped like ``A``.
+    """
+    if not 0 <= p < 1:
+        raise ValueError(f"the dropout probability must lie in [0, 1), got {p}")
+    mask = (rng.random(A.shape, dtype=np.float32) >= p) * A.dtype.type(1 / (1 - p))
+    return A * mask, mask
+
+
+def dropout_backward(dout: np.ndarray, cache) -> np.ndarray:
+    """``dA = dout * mask``: for a fixed mask the layer is linear in ``A``."""
+    return dout * cache
+
+
 _FORWARD = {"relu": relu_forward, "sigmoid": sigmoid_forward}
 _BACKWARD = {"relu": relu_backward, "sigmoid": sigmoid_backward}
 
@@ -213,7 +230,7 @@ def softmax_cross_entropy(scores: np.ndarray, Y: np.ndarray):
 # --- the network ----------------------------------------------------------------
 
 
-def model_forward(X: np.ndarray, params: dict, activation: str = "relu"):
+def model_forward(X: np.ndarray, params: dict, activation: str = "relu", dropout: float = 0.0, rng=None):
     """Forward pass: ``activation`` after every layer but the last, whose
     raw scores are returned.
 
@@ -223,36 +240,42 @@ def model_forward(X: np.ndarray, params: dict, activation: str = "relu"):
     params : dict
         ``W1, b1, ..., WL, bL``.
     activation : {"relu", "sigmoid"}
+    dropout : float
+        Probability of dropping each hidden unit after its activation
+        (:func:`dropout_forward`); 0, the default, for evaluation.
+    rng : numpy.random.Generator, the dropout masks' source (if ``dropout > 0``)
 
     Returns
     -------
     scores : ndarray, shape (N, C)
-    caches : list
-        One ``(linear_cache, activation, activation_cache)`` per layer
-        (``activation`` is None for the last): everything
-        :func:`model_backward` needs.
+    caches : list, for :func:`model_backward`
+        ``(linear_cache, activation, activation_cache, dropout_cache)`` per
+        layer, None where a layer has none.
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
+    if dropout and rng is None:
+        raise ValueError("dropout needs an rng (a numpy.random.Generator) to draw its masks")
     L = len(params) // 2
     A, caches = X, []
     for l in range(1, L + 1):
         Z, linear_cache = linear_forward(A, params[f"W{l}"], params[f"b{l}"])
         if l < L:
             A, act_cache = _FORWARD[activation](Z)
-            caches.append((linear_cache, activation, act_cache))
+            A, drop_cache = dropout_forward(A, dropout, rng) if dropout else (A, None)
+            caches.append((linear_cache, activation, act_cache, drop_cache))
         else:
             A = Z
-            caches.append((linear_cache, None, None))
+            caches.append((linear_cache, None, None, None))
     return A, caches
 
 
 def model_backward(dscores: np.ndarray, caches) -> dict:
     """Backward pass from ``dJ/dscores`` through every layer, last first.
 
-    Per layer: ``dZ = dA * g'(Z)`` (not for the last layer, which has no
-    activation), then ``dW = dZ.T @ A_prev``, ``db = dZ.sum(0)`` and
-    ``dA_prev = dZ @ W`` for the layer below.
+    Per layer: ``dA = dA * mask`` where dropout was applied, ``dZ = dA * g'(Z)``
+    (not for the last layer, which has no activation), then
+    ``dW = dZ.T @ A_prev``, ``db = dZ.sum(0)`` and ``dA_prev = dZ @ W``.
 
     Returns
     -------
@@ -262,7 +285,9 @@ def model_backward(dscores: np.ndarray, caches) -> dict:
     grads = {}
     dA = dscores
     for l in range(len(caches), 0, -1):
-        linear_cache, activation, act_cache = caches[l - 1]
+        linear_cache, activation, act_cache, drop_cache = caches[l - 1]
+        if drop_cache is not None:
+            dA = dropout_backward(dA, drop_cache)
         dZ = dA if activation is None else _BACKWARD[activation](dA, act_cache)
         if l > 1:
             dA, grads[f"dW{l}"], grads[f"db{l}"] = linear_backward(dZ, linear_cache)
@@ -294,14 +319,9 @@ def predict(X: np.ndarray, params: dict, activation: str = "relu") -> np.ndarray
 
 
 def random_mini_batches(X: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator):
-    """Shuffle the samples (one ``rng.permutation``) and cut them into
-    mini-batches; the last holds the remainder when ``batch_size`` does not
-    divide ``N``.
-
-    Returns
-    -------
-    list of (X_batch, y_batch)
-    """
+    """Shuffle the samples (one ``rng.permutation``) and cut them into a list
+    of mini-batches ``(X_batch, y_batch)``; the last holds the remainder when
+    ``batch_size`` does not divide ``N``."""
     perm = rng.permutation(len(X))
     X, y = X[perm], y[perm]
     return [(X[s : s + batch_size], y[s : s + batch_size]) for s in range(0, len(X), batch_size)]

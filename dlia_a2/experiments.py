@@ -119,7 +119,18 @@ class SearchResult:
     def label(self) -> str:
         c = self.config
         hidden = "-".join(map(str, c.layer_sizes[1:-1])) or "none"
-        return f"hidden {hidden}, {c.activation}, lr {c.learning_rate:g}, batch {c.batch_size}"
+        extra = [
+            f"{name} {getattr(c, key):g}"
+            for key, name in (
+                ("dropout", "dropout"),
+                ("input_dropout", "input dropout"),
+                ("weight_decay", "weight decay"),
+            )
+            if getattr(c, key)
+        ]
+        if c.lr_schedule != "constant":
+            extra.append(f"{c.lr_schedule} schedule")
+        return ", ".join([f"hidden {hidden}, {c.activation}, lr {c.learning_rate:g}, batch {c.batch_size}", *extra])
 
 
 def grid(base: TrainConfig, **axes) -> list[TrainConfig]:
@@ -469,3 +480,129 @@ def optimizer_summary(histories: dict) -> dict:
         "winner": max(finals, key=finals.get),
         "spread_points": 100 * (max(finals.values()) - min(finals.values())),
     }
+
+
+# --- regularisation ----------------------------------------------------------------
+
+NO_REGULARISATION = "none"
+
+
+def epoch_curves(history: training.History) -> dict:
+    """The whole-set columns of a history at its epoch ends, as plain lists:
+    ``epoch`` and ``<set>_loss``, ``<set>_accuracy`` for every set."""
+    ends = history.epoch_ends()
+    names = ["epoch"] + [f"{s}_{m}" for s in history.set_names for m in ("loss", "accuracy")]
+    return {n: [float(v) for v in history[n][ends]] for n in names}
+
+
+def _at(curves: dict, epoch: int) -> dict:
+    i = curves["epoch"].index(float(epoch))
+    return {k: v[i] for k, v in curves.items() if k != "epoch"}
+
+
+def regularisation_study(
+    base: TrainConfig,
+    settings: dict,
+    X_fit: np.ndarray,
+    y_fit: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    checkpoint_dir,
+    seeds=(0,),
+    monitor: str = "val_loss",
+    patience: int = 0,
+    train_curve: bool = False,
+    workers: int = 1,
+    scheduler=None,
+    label: str = "regularisation",
+) -> dict:
+    """Regularisation chosen on the validation set, then measured on the test set.
+
+    1. ``base`` without regularisation (named ``"none"``) and ``base`` with
+       each of ``settings`` (a name for each dict of changes, such as
+       ``{"dropout": {"dropout": 0.3, "input_dropout": 0.2}, "weight decay":
+       {"weight_decay": 5e-4}}``) are trained on ``X_fit`` with seed
+       ``seeds[0]``. Every run keeps the weights of its epoch with the best
+       ``monitor``, ``"val_loss"`` or ``"val_accuracy"`` (early stopping,
+       ``keep_best``), and stops after ``patience`` epochs without a better
+       one (0: it runs all ``base.epochs``, so the curves show what follows).
+    2. The setting (or ``"none"``) with the highest validation accuracy at its
+       chosen epoch is chosen (ties: the lower validation loss there, then
+       the first); it is trained again with each of the other ``seeds``.
+
+    The test set is evaluated at every epoch end for the curves, and the
+    test numbers are read at the epochs chosen on validation; no choice
+    looks at it. The runs are checkpointed in ``checkpoint_dir`` (an
+    interrupted study resumes) and go side by side as :func:`train_runs`
+    runs them.
+
+    Returns
+    -------
+    dict, plain data (JSON-ready):
+        ``monitor``, ``epochs``;
+        ``settings``: per name (``"none"`` first), ``changes``, ``config``,
+        ``chosen_epoch``, ``at_chosen_epoch`` (``val_loss``, ``val_accuracy``,
+        ``test_loss``, ``test_accuracy``, and ``train_*`` with
+        ``train_curve``) and ``last`` (the same at the last epoch);
+        ``curves``: per name, :func:`epoch_curves` of its run;
+        ``chosen``: the name chosen on validation;
+        ``seeds``: per seed (as a string), the chosen setting's
+        ``chosen_epoch``, ``test_accuracy`` and ``test_loss`` at that epoch,
+        and ``last_test_accuracy``;
+        ``test_accuracy``: :func:`spread` of the seeds' test accuracies at
+        their chosen epochs; ``last_test_accuracy``: the same at the last.
+    """
+    if NO_REGULARISATION in settings:
+        raise ValueError(f"{NO_REGULARISATION!r} names the run without regularisation; choose other names")
+    if not seeds:
+        raise ValueError("seeds needs at least one seed")
+    names = [NO_REGULARISATION, *settings]
+    configs = {NO_REGULARISATION: base.replace(keep_best=monitor, patience=patience)}
+    for name, changes in settings.items():
+        configs[name] = base.replace(**changes, keep_best=monitor, patience=patience)
+    sets = {"val": (X_val, y_val), "test": (X_test, y_test)}
+    if train_curve:
+        sets = {"train": (X_fit, y_fit), **sets}
+    folder = Path(checkpoint_dir)
+
+    def run(name: str, seed: int) -> Run:
+        slug = "".join(c if c.isalnum() else "-" for c in name)
+        return Run(
+            configs[name], seed, folder / f"{slug}-seed{seed}", (X_fit, y_fit), sets, f"{label}, {name}, seed {seed}"
+        )
+
+    def chosen_epoch(history: training.History) -> int:
+        return int(history["epoch"][history.best(monitor)])
+
+    first = train_runs({n: run(n, seeds[0]) for n in names}, workers, scheduler)
+    out = {"monitor": monitor, "epochs": base.epochs, "settings": {}, "curves": {}}
+    for name in names:
+        history = first[name][1]
+        curves, epoch = epoch_curves(history), chosen_epoch(history)
+        out["curves"][name] = curves
+        out["settings"][name] = {
+            "changes": dict(settings.get(name, {})),
+            "config": configs[name].to_dict(),
+            "chosen_epoch": epoch,
+            "at_chosen_epoch": _at(curves, epoch),
+            "last": _at(curves, int(curves["epoch"][-1])),
+        }
+    score = {n: s["at_chosen_epoch"] for n, s in out["settings"].items()}
+    chosen = max(names, key=lambda n: (score[n]["val_accuracy"], -score[n]["val_loss"], -names.index(n)))
+    out["chosen"] = chosen
+    more = train_runs({s: run(chosen, s) for s in seeds[1:]}, workers, scheduler) if len(seeds) > 1 else {}
+    histories = {seeds[0]: first[chosen][1], **{s: h for s, (_, h) in more.items()}}
+    out["seeds"] = {}
+    for seed in seeds:
+        curves, epoch = epoch_curves(histories[seed]), chosen_epoch(histories[seed])
+        out["seeds"][str(seed)] = {
+            "chosen_epoch": epoch,
+            "test_accuracy": _at(curves, epoch)["test_accuracy"],
+            "test_loss": _at(curves, epoch)["test_loss"],
+            "last_test_accuracy": curves["test_accuracy"][-1],
+        }
+    out["test_accuracy"] = spread([s["test_accuracy"] for s in out["seeds"].values()])
+    out["last_test_accuracy"] = spread([s["last_test_accuracy"] for s in out["seeds"].values()])
+    return out

@@ -5,6 +5,17 @@ formula in its docstring says.
 An optimiser keeps what it carries from step to step (velocities, moments,
 the step count) in ``state``, a dict of arrays, so that a checkpoint can
 save and restore it.
+
+Every optimiser takes an L2 weight decay ``weight_decay`` (``lambda``, 0 by
+default): the loss minimised becomes
+
+    J + (lambda / 2) * sum over layers of ||W{l}||^2   (weights only, not biases)
+
+whose gradient adds ``lambda * W`` to each ``dW`` before the optimiser's own
+rule. For SGD the step is ``W <- (1 - learning_rate * lambda) * W -
+learning_rate * dW``: the weights shrink by a constant factor each step. With
+Adam this is the L2 penalty of the Adam paper (the decay passes through the
+moments), not AdamW's decoupled decay.
 """
 
 from __future__ import annotations
@@ -19,12 +30,22 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 
 
 class Optimizer:
-    """Base class: a learning rate and a ``state`` dict of arrays."""
+    """Base class: a learning rate, a weight decay and a ``state`` dict of arrays."""
 
-    def __init__(self, learning_rate: float):
+    def __init__(self, learning_rate: float, weight_decay: float = 0.0):
         check_learning_rate(learning_rate)
+        check_weight_decay(weight_decay)
         self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
         self.state: dict[str, np.ndarray] = {}
+
+    def penalised(self, params: dict, grads: dict) -> dict:
+        """The gradients of the loss plus the L2 penalty: ``dW + weight_decay * W``
+        for every weight matrix, biases unchanged; ``grads`` itself when there is
+        no decay (so a run without it keeps its bits)."""
+        if not self.weight_decay:
+            return grads
+        return {d: g + self.weight_decay * params[d[1:]] if d.startswith("dW") else g for d, g in grads.items()}
 
     def step(self, params: dict, grads: dict) -> None:
         raise NotImplementedError
@@ -41,20 +62,21 @@ class SGD(Optimizer):
     :func:`mlp_core.update_parameters`."""
 
     def step(self, params, grads):
-        mc.update_parameters(params, grads, self.learning_rate)
+        mc.update_parameters(params, self.penalised(params, grads), self.learning_rate)
 
 
 class Momentum(Optimizer):
     """Heavy-ball momentum: ``v <- momentum * v - learning_rate * dp``, then
     ``p <- p + v``, with ``v`` starting at zero."""
 
-    def __init__(self, learning_rate: float, momentum: float = 0.9):
-        super().__init__(learning_rate)
+    def __init__(self, learning_rate: float, momentum: float = 0.9, weight_decay: float = 0.0):
+        super().__init__(learning_rate, weight_decay)
         if not 0 <= momentum < 1:
             raise ValueError(f"momentum must lie in [0, 1), got {momentum}")
         self.momentum = momentum
 
     def step(self, params, grads):
+        grads = self.penalised(params, grads)
         for k, p in params.items():
             v = self._slot("v_" + k, p)
             v *= self.momentum
@@ -75,8 +97,15 @@ class Adam(Optimizer):
     there).
     """
 
-    def __init__(self, learning_rate: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        super().__init__(learning_rate)
+    def __init__(
+        self,
+        learning_rate: float,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(learning_rate, weight_decay)
         for name, b in (("beta1", beta1), ("beta2", beta2)):
             if not 0 <= b < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {b}")
@@ -87,6 +116,7 @@ class Adam(Optimizer):
 
     def step(self, params, grads):
         b1, b2 = self.beta1, self.beta2
+        grads = self.penalised(params, grads)
         self.state["t"] += 1
         t = int(self.state["t"])
         for k, p in params.items():
@@ -104,7 +134,7 @@ class Adam(Optimizer):
 
 def make_optimizer(name: str, learning_rate: float, **options) -> Optimizer:
     """``"sgd"``, ``"momentum"`` (option ``momentum``) or ``"adam"`` (options
-    ``beta1``, ``beta2``, ``eps``)."""
+    ``beta1``, ``beta2``, ``eps``); each also takes ``weight_decay``."""
     classes = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
     if name not in classes:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")
@@ -121,3 +151,11 @@ def check_learning_rate(learning_rate) -> None:
         raise TypeError(f"learning_rate must be a number, got {learning_rate!r}")
     if not math.isfinite(learning_rate) or learning_rate <= 0:
         raise ValueError(f"learning_rate must be a positive finite number such as 0.05, got {learning_rate}")
+
+
+def check_weight_decay(weight_decay) -> None:
+    """Refuse anything but a finite number >= 0."""
+    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float, np.floating)):
+        raise TypeError(f"weight_decay must be a number, got {weight_decay!r}")
+    if not math.isfinite(weight_decay) or weight_decay < 0:
+        raise ValueError(f"weight_decay must be zero (none) or a positive number such as 1e-4, got {weight_decay}")

@@ -7,6 +7,7 @@ state), so creating one never shows it by accident.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib
@@ -28,6 +29,29 @@ matplotlib.rcParams.update(
 # Colour-blind-safe pairs (Okabe-Ito): train, test, validation.
 COLOURS = {"train": "#0072B2", "test": "#D55E00", "val": "#009E73", "batch": "#999999"}
 LABELS = {"train": "training set", "test": "test set", "val": "validation set"}
+# curves with at most this many points are drawn with a marker at each, so
+# that a curve of one point (a one-epoch run) still shows
+MARKERS_UP_TO = 25
+
+
+def _marker(n_points: int) -> dict:
+    return {"marker": "o", "markersize": 3} if n_points <= MARKERS_UP_TO else {}
+
+
+def _no_grid(ax) -> None:
+    """A heat map or image is read cell by cell: no grid lines over it."""
+    ax.grid(False)
+
+
+def _upright_or_slanted(fig, ax) -> None:
+    """Slant the x tick labels (45 degrees) when side by side they would run
+    into each other, as long class names do ("T-shirt/top", "Ankle boot")."""
+    fig.draw_without_rendering()
+    boxes = [t.get_window_extent() for t in ax.get_xticklabels() if t.get_text()]
+    gap = 2  # pixels between neighbours, at least
+    if any(a.x1 + gap > b.x0 for a, b in zip(boxes, boxes[1:])):
+        for t in ax.get_xticklabels():
+            t.set(rotation=45, ha="right", rotation_mode="anchor")
 
 
 def training_curves(
@@ -58,7 +82,9 @@ def training_curves(
                 xs, history[f"batch_{metric}"], color=COLOURS["batch"], lw=0.6, alpha=0.7, label="current mini-batch"
             )
         for s in sets:
-            ax.plot(xs, history[f"{s}_{metric}"], color=COLOURS.get(s), lw=1.4, label=LABELS.get(s, s))
+            ax.plot(
+                xs, history[f"{s}_{metric}"], color=COLOURS.get(s), lw=1.4, label=LABELS.get(s, s), **_marker(len(xs))
+            )
         for m in marks:
             ax.axvline(m, color="k", lw=0.6, ls=":")
         ax.set_xlabel(x)
@@ -109,12 +135,18 @@ def heatmap(
     cmap: str = "viridis",
     centred: bool = False,
     colour_label: str = "",
-    mask: np.ndarray | None = None,
+    missing: str = "—",
 ) -> Figure:
-    """A labelled matrix with its values written in the cells."""
+    """A labelled matrix with its values written in the cells.
+
+    ``fmt`` is a format string or a function of the value; ``missing`` is
+    written in the cells whose value is NaN. The text is white or black,
+    whichever reads better on the cell's colour; long column labels are
+    slanted rather than left to overlap.
+    """
     values = np.asarray(values, dtype=float)
-    h = 0.36 * len(row_labels) + 1.2
-    w = 0.62 * len(col_labels) + 1.8
+    h = 0.32 * len(row_labels) + 1.2
+    w = 0.52 * len(col_labels) + 1.8
     fig = Figure(figsize=(min(w, 7.2), min(h, 7.0)), layout="constrained")
     ax = fig.subplots()
     shown = np.ma.masked_invalid(values)
@@ -128,19 +160,22 @@ def heatmap(
     ax.set_xlabel(col_title)
     ax.set_ylabel(row_title)
     ax.spines[:].set_visible(False)
-    finite = values[np.isfinite(values)]
-    mid = (finite.min() + finite.max()) / 2 if len(finite) else 0
+    _no_grid(ax)
+    write = fmt if callable(fmt) else fmt.format
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             v = values[i, j]
-            text = "—" if not np.isfinite(v) else fmt.format(v)
-            dark = np.isfinite(v) and (v < mid) != centred
-            ax.text(
-                j, i, text, ha="center", va="center", fontsize=7, color="white" if dark and not centred else "black"
-            )
+            if not np.isfinite(v):
+                if missing:
+                    ax.text(j, i, missing, ha="center", va="center", fontsize=7, color="black")
+                continue
+            r, g, b, _ = im.cmap(im.norm(v))
+            dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # perceived brightness of the cell
+            ax.text(j, i, write(v), ha="center", va="center", fontsize=7, color="white" if dark else "black")
     cb = fig.colorbar(im, ax=ax, shrink=0.85)
     if colour_label:
         cb.set_label(colour_label)
+    _upright_or_slanted(fig, ax)
     return fig
 
 
@@ -158,6 +193,7 @@ def confusion_matrix(cm: np.ndarray, class_names: Sequence[str]) -> Figure:
         fmt="{:.0f}",
         cmap="Oranges",
         colour_label="test images",
+        missing="",
     )
     ax = fig.axes[0]
     for i, v in enumerate(np.diag(cm)):
@@ -166,16 +202,21 @@ def confusion_matrix(cm: np.ndarray, class_names: Sequence[str]) -> Figure:
 
 
 def image_grid(images: np.ndarray, titles: Sequence[str], cols: int = 8, shape=(28, 28)) -> Figure:
-    """Greyscale images (rows of pixels) with a title under each."""
+    """Greyscale images (rows of pixels) with a title above each; a title too
+    wide for its image is broken over lines at its spaces."""
     n = len(images)
     rows = max(1, -(-n // cols))
-    fig = Figure(figsize=(0.95 * cols, 1.2 * rows), layout="constrained")
+    width = 0.95  # inches per image
+    chars = int(width * 72 / (0.6 * 7))  # what fits on one line at 7 points
+    wrapped = [textwrap.fill(str(t), chars, break_long_words=False) for t in titles]
+    lines = max([w.count("\n") + 1 for w in wrapped] or [1])
+    fig = Figure(figsize=(width * cols, (1.05 + 0.13 * lines) * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for k, ax in enumerate(axes):
         ax.set_axis_off()
         if k < n:
             ax.imshow(np.asarray(images[k]).reshape(shape), cmap="gray_r")
-            ax.set_title(titles[k], fontsize=7)
+            ax.set_title(wrapped[k], fontsize=7)
     return fig
 
 
@@ -184,7 +225,7 @@ def lines(xs, series: dict, xlabel: str, ylabel: str, logx: bool = False, logy: 
     fig = Figure(figsize=(4.8, 2.8), layout="constrained")
     ax = fig.subplots()
     for name, ys in series.items():
-        ax.plot(xs[name] if isinstance(xs, dict) else xs, ys, lw=1.3, label=name)
+        ax.plot(xs[name] if isinstance(xs, dict) else xs, ys, lw=1.3, label=name, **_marker(len(ys)))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if logx:
@@ -213,4 +254,36 @@ def ladder(batch_accuracy: np.ndarray, values: np.ndarray, counts: np.ndarray, b
     ax2.set_ylim(ax1.get_ylim())
     ax2.set_xlabel("iterations")
     ax2.set_yticks([])
+    return fig
+
+
+def regularisation_curves(curves: dict, chosen_epochs: dict | None = None, sets=("train", "val", "test")) -> Figure:
+    """Loss against epochs of two or more runs side by side, on one shared log
+    scale: typically without and with regularisation.
+
+    Parameters
+    ----------
+    curves : dict
+        Per panel title, a dict of lists: ``epoch`` and ``<set>_loss`` for the
+        sets drawn (``regularisation_study(...)["curves"][name]``).
+    chosen_epochs : dict, optional
+        Per panel title, the epoch chosen on validation: a dotted line.
+    sets : the losses to draw, where present: training, validation, test.
+    """
+    fig = Figure(figsize=(7.2, 2.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(curves), sharey=True))
+    for ax, (title, c) in zip(axes, curves.items()):
+        for s in sets:
+            if f"{s}_loss" in c:
+                ax.plot(
+                    c["epoch"], c[f"{s}_loss"], color=COLOURS[s], lw=1.4, label=LABELS[s], **_marker(len(c["epoch"]))
+                )
+        if chosen_epochs and title in chosen_epochs:
+            ax.axvline(chosen_epochs[title], color="k", lw=0.6, ls=":", label="epoch chosen on validation")
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3, lw=0.5)
+    axes[0].set_ylabel("mean cross-entropy")
+    axes[-1].legend(frameon=False)
     return fig

@@ -6,23 +6,28 @@ checkpointed.
 (the same calls to ``model_forward``, ``softmax_cross_entropy``,
 ``model_backward`` and, for SGD, ``update_parameters``, on the same
 shuffles), and adds what a long run needs around them: other optimisers,
-evaluation on whole data sets, divergence detection, checkpoints and resume,
-and a progress bar. With SGD and no resume the two give the same weights bit
-for bit (``tests/test_training.py``).
+regularisation (L2 weight decay, dropout, early stopping on a validation
+set), a cosine learning-rate schedule, evaluation on whole data sets,
+divergence detection, checkpoints and resume, and a progress bar. With SGD,
+no regularisation and no resume the two give the same weights bit for bit
+(``tests/test_training.py``).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
 import mlp_core as mc
-from dlia_a2.optimizers import OPTIMIZERS, Optimizer, check_learning_rate, make_optimizer
+from dlia_a2.optimizers import OPTIMIZERS, Optimizer, check_learning_rate, check_weight_decay, make_optimizer
 
 # --- settings -------------------------------------------------------------------
+
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def check_layer_sizes(layer_sizes) -> tuple[int, ...]:
@@ -57,7 +62,8 @@ class TrainConfig:
     layer_sizes: tuple[int, ...] = (784, 10)  # [D, H1, ..., C]
     activation: str = "relu"  # hidden-layer non-linearity: "relu" or "sigmoid"
     init: str = "normal"  # "normal" = N(0, 0.01^2), "he" or "lecun"
-    learning_rate: float = 0.05  # step size of the optimiser
+    learning_rate: float = 0.05  # step size of the optimiser (at the first epoch, with a schedule)
+    lr_schedule: str = "constant"  # "constant", or "cosine": lowered epoch by epoch along a half cosine towards 0
     batch_size: int = 64  # samples per mini-batch
     epochs: int = 10  # passes over the training set
     optimizer: str = "sgd"  # "sgd", "momentum" or "adam"
@@ -67,15 +73,21 @@ class TrainConfig:
     eval_every: int = 0  # evaluate every k iterations (0: at epoch ends only)
     eval_chunk_size: int = 10_000  # rows per chunk when evaluating a data set
     dtype: str = "float32"  # "float32" (fast) or "float64"
+    weight_decay: float = 0.0  # L2: minimise J + weight_decay / 2 * sum of squared weights (not biases)
+    dropout: float = 0.0  # probability of dropping each hidden unit while training (inverted dropout)
+    input_dropout: float = 0.0  # the same for each input pixel (no gradient needed there)
+    keep_best: str = ""  # "": return the last weights; "val_loss" or "val_accuracy": the best epoch end's
+    patience: int = 0  # with keep_best: stop after this many epochs without a better score (0: never)
 
     def __post_init__(self):
         object.__setattr__(self, "layer_sizes", check_layer_sizes(self.layer_sizes))
         _check_choice("activation", self.activation, mc.ACTIVATIONS)
         _check_choice("init", self.init, mc.INITIALIZATIONS)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _check_choice("dtype", self.dtype, ("float32", "float64"))
         check_learning_rate(self.learning_rate)
-        for name in ("batch_size", "epochs", "eval_every", "eval_chunk_size"):
+        for name in ("batch_size", "epochs", "eval_every", "eval_chunk_size", "patience"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
                 raise TypeError(f"{name} must be a whole number, got {v!r}")
@@ -89,9 +101,25 @@ class TrainConfig:
             )
         if self.eval_chunk_size < 1:
             raise ValueError(f"eval_chunk_size must be at least 1, got {self.eval_chunk_size}")
-        for name in ("momentum", "beta1", "beta2"):
+        for name in ("momentum", "beta1", "beta2", "dropout", "input_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+        check_weight_decay(self.weight_decay)
+        if self.keep_best and not re.fullmatch(r"\w+_(loss|accuracy)", self.keep_best):
+            raise ValueError(
+                f"keep_best must name a loss or accuracy of an evaluation set, such as 'val_loss', "
+                f"or be '' (keep the last weights); got {self.keep_best!r}"
+            )
+        if self.keep_best.startswith("test_"):
+            raise ValueError(
+                "keep_best must not choose weights on the test set: the test score would no longer be an "
+                "unbiased estimate; hold out a validation set and use keep_best='val_loss'"
+            )
+        if self.patience < 0 or (self.patience and not self.keep_best):
+            raise ValueError(
+                f"patience must be 0 (never stop early) or a positive number of epochs with keep_best set; "
+                f"got patience={self.patience}, keep_best={self.keep_best!r}"
+            )
 
     @classmethod
     def from_dict(cls, d: Mapping) -> TrainConfig:
@@ -111,13 +139,24 @@ class TrainConfig:
         d["layer_sizes"] = list(self.layer_sizes)
         return d
 
+    def learning_rate_at(self, epoch: int) -> float:
+        """The learning rate of epoch ``epoch`` (counted from 0): constant, or
+        ``learning_rate * (1 + cos(pi * epoch / epochs)) / 2`` with the cosine
+        schedule (Loshchilov and Hutter 2017, without restarts), which starts
+        at ``learning_rate`` and ends near 0 for the last epochs' fine steps."""
+        if self.lr_schedule == "constant":
+            return self.learning_rate
+        return self.learning_rate * (1 + math.cos(math.pi * epoch / self.epochs)) / 2
+
     def make_optimizer(self) -> Optimizer:
         options = {
             "sgd": {},
             "momentum": {"momentum": self.momentum},
             "adam": {"beta1": self.beta1, "beta2": self.beta2},
         }
-        return make_optimizer(self.optimizer, self.learning_rate, **options[self.optimizer])
+        return make_optimizer(
+            self.optimizer, self.learning_rate, weight_decay=self.weight_decay, **options[self.optimizer]
+        )
 
 
 def check_inputs(X, y, n_features: int | None = None, n_classes: int | None = None, name: str = "X") -> None:
@@ -228,6 +267,23 @@ class History:
         """Indices of the points that close an epoch."""
         return np.flatnonzero(self["iteration"] % self.iterations_per_epoch == 0)
 
+    def best(self, name: str) -> int:
+        """Index of the epoch-end point with the lowest ``name`` (a ``*_loss``)
+        or the highest (a ``*_accuracy``), the earliest of equals: the point
+        whose weights ``keep_best=name`` returns. Its epoch is
+        ``history["epoch"][i]``; its values, ``history.row(i)``."""
+        ends = self.epoch_ends()
+        if not len(ends):
+            raise ValueError(f"the history has no epoch end, so no best {name!r}")
+        v = self[name][ends]
+        if name.endswith("_loss"):
+            return int(ends[np.argmin(np.where(np.isnan(v), np.inf, v))])
+        return int(ends[np.argmax(np.where(np.isnan(v), -np.inf, v))])
+
+    def row(self, i: int) -> dict:
+        """Every column's value at point ``i``."""
+        return {k: v[i] for k, v in self.columns.items()}
+
     def to_dict(self) -> dict:
         return {
             "set_names": list(self.set_names),
@@ -251,7 +307,8 @@ class TrainState:
     """
 
     params: dict  # the weights, W1, b1, ...
-    optimizer_state: dict  # the optimiser's arrays (velocity, moments, step)
+    optimizer_state: dict  # the optimiser's arrays (velocity, moments, step); with keep_best also
+    # the best weights so far, under keys "best/W1", ... (a checkpoint saves them with the others)
     rng_state: dict  # bit_generator.state at the start of `epoch`
     epoch: int  # epochs completed
     batch: int  # mini-batches of the current epoch completed
@@ -432,11 +489,14 @@ def train(
         Integer labels in ``[0, C)``.
     config : TrainConfig
     rng : numpy.random.Generator
-        Draws the initial weights (unless ``params`` is given) and the
-        shuffle of every epoch; the same seed gives the same bits.
+        Draws the initial weights (unless ``params`` is given), the shuffle
+        of every epoch and, with dropout, one seed an epoch for the masks;
+        the same seed gives the same bits.
     eval_sets : dict, optional
         Data sets to evaluate in full at every evaluation point, by name,
         e.g. ``{"train": (X_train, y_train), "test": (X_test, y_test)}``.
+        ``config.keep_best`` must name one of them (``"val_loss"``: the set
+        ``"val"``).
     params : dict, optional
         Starting weights (copied, not modified).
     callback : callable, optional
@@ -456,6 +516,11 @@ def train(
     Returns
     -------
     params : dict
+        The weights after the last update; with ``config.keep_best``, those
+        of the best epoch end instead (the point ``history.best(keep_best)``).
+        With ``config.patience`` the run stops once that many epochs have
+        passed without a better score, so ``history`` may end before
+        ``config.epochs``.
     history : History
 
     Raises
@@ -483,6 +548,11 @@ def train(
             raise TypeError(f"eval_sets[{name!r}] must be a pair (X, y)")
         check_inputs(*pair, D, C, name=f"eval set {name!r}")
         prepared[name] = (pair[0].astype(dtype, copy=False), pair[1])
+    if config.keep_best and config.keep_best.rsplit("_", 1)[0] not in prepared:
+        raise ValueError(
+            f"keep_best={config.keep_best!r} needs the evaluation set {config.keep_best.rsplit('_', 1)[0]!r} "
+            f"in eval_sets; given: {sorted(prepared) or 'none'}"
+        )
     if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 0:
         raise ValueError(
             f"checkpoint_every must be a whole number of iterations (0: epoch ends only), got {checkpoint_every!r}"
@@ -505,13 +575,34 @@ def train(
     per_epoch = -(-N // B)
     history = History(tuple(prepared), per_epoch)
     start_epoch, skip, iteration = 0, 0, 0
+    best = None  # with keep_best: a copy of the weights of the best epoch end so far
     if resume is not None:
         if resume.history.iterations_per_epoch != per_epoch or tuple(resume.history.set_names) != tuple(prepared):
             raise ValueError("the checkpoint was taken with other training data or other evaluation sets; start afresh")
         history = History.from_dict(resume.history.to_dict())
-        optimizer.state = {k: np.array(v) for k, v in resume.optimizer_state.items()}
+        carried = {k: np.array(v) for k, v in resume.optimizer_state.items()}
+        best = {k[5:]: carried.pop(k) for k in list(carried) if k.startswith("best/")} or None
+        optimizer.state = carried
         rng.bit_generator.state = resume.rng_state
         start_epoch, skip, iteration = resume.epoch, resume.batch, resume.iteration
+
+    def carried_state() -> dict:
+        """What a checkpoint must keep besides the weights: the optimiser's
+        arrays and, with keep_best, the best weights so far."""
+        if best is None:
+            return optimizer.state
+        return {**optimizer.state, **{"best/" + k: v for k, v in best.items()}}
+
+    def patience_spent() -> bool:
+        if not (config.patience and len(history) and len(history.epoch_ends())):
+            return False
+        epochs = history["epoch"]
+        return epochs[history.epoch_ends()[-1]] - epochs[history.best(config.keep_best)] >= config.patience
+
+    def keep_if_best() -> None:
+        nonlocal best
+        if history.best(config.keep_best) == len(history) - 1:
+            best = {k: v.copy() for k, v in params.items()}
 
     def record(batch_loss: float, batch_accuracy: float) -> None:
         row = {
@@ -523,6 +614,8 @@ def train(
         for name, (Xe, ye) in prepared.items():
             row[f"{name}_loss"], row[f"{name}_accuracy"] = evaluate(Xe, ye, params, act, config.eval_chunk_size)
         history.append(**row)
+        if config.keep_best and iteration % per_epoch == 0:
+            keep_if_best()
         if callback is not None:
             callback(history)
 
@@ -538,12 +631,22 @@ def train(
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             for epoch in range(start_epoch, config.epochs):
+                if patience_spent():  # also when resuming a run that had stopped
+                    break
+                optimizer.learning_rate = config.learning_rate_at(epoch)
                 epoch_rng_state = rng.bit_generator.state
                 batches = shuffled_batches(X, y, B, rng, buffers)
+                # dropout masks come from a generator per mini-batch, seeded by this
+                # epoch's draw and the batch number: a run resumed mid-epoch redraws them
+                dropping = config.dropout or config.input_dropout
+                drop_seed = int(rng.integers(2**63)) if dropping else None
                 for b, (Xb, yb) in enumerate(batches, start=1):
                     if b <= skip:  # done before the checkpoint we resumed from
                         continue
-                    scores, caches = mc.model_forward(Xb, params, act)
+                    drop_rng = np.random.default_rng((drop_seed, b)) if dropping else None
+                    if config.input_dropout:
+                        Xb = mc.dropout_forward(Xb, config.input_dropout, drop_rng)[0]
+                    scores, caches = mc.model_forward(Xb, params, act, config.dropout, drop_rng)
                     loss, dscores = mc.softmax_cross_entropy(scores, yb)
                     problem = watch.check(loss, scores, yb, b == len(batches))
                     if problem:
@@ -563,7 +666,7 @@ def train(
                         on_checkpoint(
                             TrainState(
                                 params,
-                                optimizer.state,
+                                carried_state(),
                                 rng.bit_generator.state if epoch_done else epoch_rng_state,
                                 epoch + 1 if epoch_done else epoch,
                                 0 if epoch_done else b,
@@ -575,4 +678,4 @@ def train(
         finally:
             if bar is not None:
                 bar.close()
-    return params, history
+    return (best if config.keep_best and best is not None else params), history

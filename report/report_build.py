@@ -275,7 +275,9 @@ def merge(notebooks: list[Path], title: str, subtitle: str, appendix_md: str, va
         if level <= 2:
             toc_html.append(f'<li class="toc-{level}"><a href="#{anchor}">{num} {text}</a></li>')
     toc_html.append("</ul></nav>")
-    head = f'<header class="title"><h1>{html.escape(title)}</h1><p class="subtitle">{subtitle}</p></header>'
+    # a title that must break keeps its last two words together ("Assignment 2")
+    words = html.escape(title).rsplit(" ", 1)
+    head = f'<header class="title"><h1>{"&nbsp;".join(words)}</h1><p class="subtitle">{subtitle}</p></header>'
     merged.cells = (
         [nbformat.v4.new_markdown_cell(head + "\n\n" + "".join(toc_html))]
         + cells
@@ -294,11 +296,10 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
     import nbformat
 
     env = environment()
-    rows = []
+    wall = {}
     for path in executed:
-        nb = nbformat.read(path, as_version=4)
-        dur = nb.metadata.get("papermill", {}).get("duration")
-        rows.append(f"| {path.stem} | {dur:.0f} s |" if dur else f"| {path.stem} | — |")
+        dur = nbformat.read(path, as_version=4).metadata.get("papermill", {}).get("duration")
+        wall[path.stem] = f"{dur:.0f} s" if dur else "—"
     blas = (
         "; ".join(
             f"{b['internal_api']} {b['version']} ({b['architecture']}, {b['num_threads']} threads)" for b in env["blas"]
@@ -313,10 +314,14 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
         seeds.update(int(x) for x in [p.get("seed"), *p.get("seeds", [])] if x is not None)
     seeds = [str(x) for x in sorted(seeds)]
     files = ", ".join(f"`{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}`" for p in params_files)
-    param_rows = []
-    for name, m in metrics.items():
-        for k, v in sorted(m.get("parameters", {}).items()):
-            param_rows.append(f"| {name} | `{k}` | `{v}` |")
+    per_notebook = []
+    for name in dict.fromkeys([*wall, *metrics]):
+        per_notebook += [
+            "",
+            f"**{name}**, wall time {wall.get(name, '—')}:",
+            "",
+            *parameter_table(metrics.get(name, {}).get("parameters", {})),
+        ]
     return "\n".join(
         [
             "Every number and figure in this report was computed by the notebooks "
@@ -330,19 +335,29 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
             f"- **BLAS:** {blas}; BLAS environment variables: {blas_env}",
             f"- **Packages:** {pk}",
             "",
-            "Wall time of each part:",
-            "",
-            "| notebook | wall time |",
-            "|---|---:|",
-            *rows,
-            "",
-            "Parameters of each notebook in this build:",
-            "",
-            "| notebook | parameter | value |",
-            "|---|---|---|",
-            *param_rows,
+            "Wall time and parameters of each notebook in this build:",
+            *per_notebook,
         ]
     )
+
+
+def parameter_table(params: dict, pairs: int = 2) -> list[str]:
+    """A notebook's parameters as a compact Markdown table: ``pairs`` pairs of
+    (parameter, value) columns side by side, filled column by column in
+    alphabetical order."""
+    items = sorted(params.items())
+    if not items:
+        return ["(no parameters recorded)"]
+    pairs = max(1, min(pairs, len(items)))
+    rows = -(-len(items) // pairs)
+    columns = [items[k * rows : (k + 1) * rows] for k in range(pairs)]
+    out = ["| " + " | ".join(["parameter", "value"] * pairs) + " |", "|" + "---|---|" * pairs]
+    for r in range(rows):
+        cells = []
+        for col in columns:
+            cells += [f"`{col[r][0]}`", f"`{col[r][1]}`"] if r < len(col) else ["", ""]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
 
 
 def render_html(nb, output: Path) -> None:

@@ -103,3 +103,34 @@ def test_backward_uses_the_activation_of_the_forward_pass(rng):
     scores, caches = mc.model_forward(X, params, "sigmoid")
     grads = mc.model_backward(mc.softmax_cross_entropy(scores, y)[1], caches)
     assert rel_error(grads["dW1"], numerical_gradient(loss_of, params["W1"])) < TOL
+
+
+# --- dropout: the mask is fixed by seeding a fresh generator for every call ---
+
+
+def test_dropout_backward_matches_numerical(rng):
+    A = rng.standard_normal((6, 5))
+    dout = rng.standard_normal((6, 5))
+    f = lambda: float(np.sum(mc.dropout_forward(A, 0.4, np.random.default_rng(3))[0] * dout))
+    _, cache = mc.dropout_forward(A, 0.4, np.random.default_rng(3))
+    assert 0 < np.count_nonzero(cache) < cache.size  # some units dropped, some kept
+    assert rel_error(mc.dropout_backward(dout, cache), numerical_gradient(f, A)) < TOL
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_model_backward_with_dropout_matches_numerical(rng, activation):
+    sizes = [12, 9, 6, 10]
+    X = rng.standard_normal((6, sizes[0]))
+    y = rng.integers(0, sizes[-1], 6)
+    params = mc.initialize_parameters(sizes, rng, init="he", dtype=np.float64)
+    forward = lambda: mc.model_forward(X, params, activation, dropout=0.5, rng=np.random.default_rng(11))
+    loss_of = lambda: mc.compute_loss(forward()[0], y)
+    scores, caches = forward()
+    grads = mc.model_backward(mc.softmax_cross_entropy(scores, y)[1], caches)
+    for k, p in params.items():
+        assert rel_error(grads["d" + k], numerical_gradient(loss_of, p)) < TOL, k
+    # the masks really act: with one sample, a unit dropped in layer 1 gets no gradient
+    scores, caches = mc.model_forward(X[:1], params, activation, dropout=0.5, rng=np.random.default_rng(4))
+    one = mc.model_backward(mc.softmax_cross_entropy(scores, y[:1])[1], caches)
+    dropped = np.flatnonzero(caches[0][3][0] == 0)
+    assert len(dropped) and np.all(one["dW1"][dropped] == 0) and np.all(one["db1"][dropped] == 0)

@@ -52,3 +52,29 @@ def test_initial_loss_near_log_num_classes(rng):
     params = mc.initialize_parameters([784, 100, 10], rng)  # N(0, 0.01^2)
     loss = mc.compute_loss(mc.model_forward(X, params)[0], y)
     assert abs(loss - math.log(10)) < 0.02
+
+
+def test_dropout_drops_p_of_the_units_and_keeps_the_mean(rng):
+    A = np.ones((400, 500), dtype=np.float32)
+    out, mask = mc.dropout_forward(A, 0.3, rng)
+    assert out.dtype == np.float32 and mask.dtype == np.float32
+    assert abs(np.mean(mask == 0) - 0.3) < 0.01
+    assert abs(out.mean() - 1.0) < 0.01  # inverted: the expected output is the input
+    assert np.allclose(out[out != 0], 1 / 0.7)
+    assert np.array_equal(mc.dropout_forward(A, 0.0, rng)[0], A)
+    with pytest.raises(ValueError, match=r"dropout probability must lie in \[0, 1\)"):
+        mc.dropout_forward(A, 1.0, rng)
+
+
+def test_forward_without_dropout_draws_nothing(rng):
+    """Dropout off (the default) leaves the generator untouched, so runs without
+    dropout keep the bits they had before dropout existed."""
+    X = rng.standard_normal((5, 6)).astype(np.float32)
+    params = mc.initialize_parameters([6, 4, 3], rng)
+    g = np.random.default_rng(0)
+    before = g.bit_generator.state
+    plain = mc.model_forward(X, params)[0]
+    assert np.array_equal(mc.model_forward(X, params, dropout=0.0, rng=g)[0], plain)
+    assert g.bit_generator.state == before
+    with pytest.raises(ValueError, match="dropout needs an rng"):
+        mc.model_forward(X, params, dropout=0.5)

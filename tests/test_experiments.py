@@ -2,6 +2,8 @@
 synthetic data; runs side by side give the bits of runs one after another,
 in this process, in loky workers and on a Dask cluster."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -214,3 +216,76 @@ def test_train_runs_checkpoint_and_return_by_name(tmp_path):
     again = ex.train_runs(runs, workers=1)  # resumed from the finished checkpoints
     for (p1, _), (p2, _) in zip(out.values(), again.values()):
         assert all(p1[k].tobytes() == p2[k].tobytes() for k in p1)
+
+
+def overfitting_blobs():
+    """Few samples of overlapping clusters and a wide network: it overfits."""
+    centres = np.random.default_rng(0).standard_normal((4, 20))
+
+    def sample(n, seed):
+        r = np.random.default_rng(seed)
+        y = r.integers(0, 4, n)
+        return (centres[y] + 1.5 * r.standard_normal((n, 20))).astype(np.float32), y
+
+    (X, y), (Xv, yv), (Xt, yt) = sample(60, 1), sample(300, 2), sample(300, 3)
+    base = TrainConfig(layer_sizes=(20, 128, 4), init="he", learning_rate=0.2, batch_size=10, epochs=12)
+    return base, X, y, Xv, yv, Xt, yt
+
+
+SETTINGS = {"dropout 0.5": {"dropout": 0.5}, "weight decay": {"weight_decay": 0.02}}
+
+
+def test_regularisation_study_chooses_on_validation_and_reports_test(tmp_path):
+    base, X, y, Xv, yv, Xt, yt = overfitting_blobs()
+    study = ex.regularisation_study(base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path / "a", seeds=(0, 1), workers=1)
+    assert list(study["settings"]) == ["none", "dropout 0.5", "weight decay"]
+    for name, s in study["settings"].items():
+        c = study["curves"][name]
+        assert c["epoch"] == [float(e) for e in range(1, 13)]
+        assert s["chosen_epoch"] == int(np.argmin(c["val_loss"])) + 1  # early stopping on validation loss
+        assert s["at_chosen_epoch"]["test_accuracy"] == c["test_accuracy"][s["chosen_epoch"] - 1]
+        assert s["last"]["test_loss"] == c["test_loss"][-1]
+    score = {n: s["at_chosen_epoch"]["val_accuracy"] for n, s in study["settings"].items()}
+    assert score[study["chosen"]] == max(score.values())
+    assert list(study["seeds"]) == ["0", "1"]
+    chosen = study["settings"][study["chosen"]]
+    assert study["seeds"]["0"]["test_accuracy"] == chosen["at_chosen_epoch"]["test_accuracy"]
+    accs = [s["test_accuracy"] for s in study["seeds"].values()]
+    assert study["test_accuracy"]["mean"] == pytest.approx(np.mean(accs))
+    assert study["test_accuracy"]["std"] == pytest.approx(np.std(accs, ddof=1))
+    json.dumps(study)  # plain data
+
+    # the test labels never steer a choice: shuffled, every choice stays
+    shuffled = np.random.default_rng(0).permutation(yt)
+    other = ex.regularisation_study(base, SETTINGS, X, y, Xv, yv, Xt, shuffled, tmp_path / "b", seeds=(0, 1), workers=1)
+    assert other["chosen"] == study["chosen"]
+    for name in study["settings"]:
+        assert other["settings"][name]["chosen_epoch"] == study["settings"][name]["chosen_epoch"]
+        assert other["curves"][name]["val_loss"] == study["curves"][name]["val_loss"]
+        assert other["curves"][name]["test_loss"] != study["curves"][name]["test_loss"]
+    assert [s["chosen_epoch"] for s in other["seeds"].values()] == [s["chosen_epoch"] for s in study["seeds"].values()]
+
+    # checkpointed: run again, it resumes from the finished runs and agrees
+    again = ex.regularisation_study(base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path / "a", seeds=(0, 1), workers=1)
+    assert again == study
+
+
+def test_regularisation_study_with_accuracy_monitor_and_patience(tmp_path):
+    base, X, y, Xv, yv, Xt, yt = overfitting_blobs()
+    study = ex.regularisation_study(
+        base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path, monitor="val_accuracy", patience=2, train_curve=True, workers=1
+    )
+    for name, s in study["settings"].items():
+        c = study["curves"][name]
+        assert s["chosen_epoch"] == int(np.argmax(c["val_accuracy"])) + 1
+        assert len(c["epoch"]) <= s["chosen_epoch"] + 2  # stopped 2 epochs after its best
+        assert "train_loss" in c
+    with pytest.raises(ValueError, match="names the run without regularisation"):
+        ex.regularisation_study(base, {"none": {}}, X, y, Xv, yv, Xt, yt, tmp_path)
+
+
+def test_search_label_names_the_regularisation():
+    base = TrainConfig(layer_sizes=(784, 300, 10), learning_rate=0.2, batch_size=32)
+    assert ex.SearchResult(base).label == "hidden 300, relu, lr 0.2, batch 32"
+    reg = base.replace(dropout=0.3, weight_decay=5e-4, lr_schedule="cosine")
+    assert ex.SearchResult(reg).label.endswith("batch 32, dropout 0.3, weight decay 0.0005, cosine schedule")

@@ -2,6 +2,7 @@
 always goes through make, which rebuilds what a code change made stale and
 does nothing when the build is up to date."""
 
+import html as htmlmod
 import json
 import re
 import shutil
@@ -135,3 +136,36 @@ def test_figure_files_saved_as_png_and_svg(built, metrics):
         for fig in m.get("figures", {}):
             assert (built / name / f"{fig}.png").stat().st_size > 1000
             assert (built / name / f"{fig}.svg").read_text().startswith("<?xml")
+
+
+def pdf_lines(pdf: Path) -> list[str]:
+    """The PDF's text, line by line as laid out on the page, spaces collapsed."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return [re.sub(r"\s+", " ", line).strip() for line in text.splitlines()]
+
+
+def table_cells(page: str) -> list[str]:
+    """The text of every table cell of the page (without mathematics)."""
+    cells = []
+    for cell in re.findall(r"<td[^>]*>(.*?)</td>", markup(page), flags=re.S):
+        text = re.sub(r"\s+", " ", htmlmod.unescape(re.sub(r"<[^>]+>", "", cell))).strip()
+        if text and "$" not in text:
+            cells.append(text)
+    return cells
+
+
+def test_no_table_cell_breaks_across_lines(built):
+    """Every cell of every table is printed on one line: no "2.66557694e-" on
+    one line and "02" on the next."""
+    needs("pdftotext")
+    lines = pdf_lines(built / "report.pdf")
+    cells = table_cells((built / "report.html").read_text())
+    assert len(cells) > 100
+    broken = [c for c in cells if not any(c in line for line in lines)]
+    assert not broken, f"table cells broken over lines in the PDF: {broken[:10]}"
+
+
+def test_title_on_one_line(built):
+    needs("pdftotext")
+    lines = pdf_lines(built / "report.pdf")
+    assert "Deep Learning for Image Analysis: Assignment 2" in lines[:3]

@@ -83,3 +83,31 @@ def test_filter_image_puts_a_pixel_at_its_row_and_column(row, col):
     assert red > 100 and red - blue > 60  # the positive weight: red
     for r, c in [(col, row), (27 - row, col), (row, 27 - col)]:  # transposed or flipped
         assert (colour_at(r, c) > 230).all()  # zero weight: white
+
+
+def test_title_keeps_its_last_two_words_together(tmp_path):
+    a = notebook(tmp_path / "a.ipynb", "# First")
+    merged = report_build.merge([a], "Deep Learning: Assignment 2", "sub", "")
+    assert "<h1>Deep Learning: Assignment&nbsp;2</h1>" in merged.cells[0].source
+
+
+def test_parameter_table_is_compact_and_complete():
+    params = {f"p{k:02d}": k for k in range(23)}
+    rows = report_build.parameter_table(params, pairs=2)
+    assert rows[0] == "| parameter | value | parameter | value |"
+    assert len(rows) == 2 + 12  # header, rule and 23 parameters in two columns
+    body = "\n".join(rows[2:])
+    assert all(f"`p{k:02d}` | `{k}`" in body for k in range(23))
+    assert rows[2].startswith("| `p00` | `0` | `p12` | `12` |")  # filled column by column
+    assert report_build.parameter_table({}) == ["(no parameters recorded)"]
+    assert len(report_build.parameter_table({"a": 1}, pairs=3)[0].split("parameter")) == 2  # no empty pairs
+
+
+def test_sci_writes_numbers_for_a_reader():
+    from dlia_a2.notebook import sci
+
+    assert sci(-0.0266557694, 9) == "\u22122.66557694 \u00d7 10\u207b\u00b2"
+    assert sci(1.3e-8, 2) == "1.3 \u00d7 10\u207b\u2078"
+    assert sci(4.2, 3) == "4.20" and sci(0.0) == "0" and sci(123456, 2) == "1.2 \u00d7 10\u2075"
+    table = Section.table([(1, 0.00123)], ["m", "value"], fmt={"value": lambda v: sci(v, 2)})
+    assert table.splitlines()[-1] == "| 1 | 1.2 \u00d7 10\u207b\u00b3 |"
