@@ -606,3 +606,15 @@ def regularisation_study(
     out["test_accuracy"] = spread([s["test_accuracy"] for s in out["seeds"].values()])
     out["last_test_accuracy"] = spread([s["last_test_accuracy"] for s in out["seeds"].values()])
     return out
+
+
+def regularisation_table(study: dict):
+    """Rows, headers and formats of the table of :func:`regularisation_study`:
+    each setting at its epoch chosen on validation, and at the last epoch."""
+    headers = ["setting", "chosen epoch", "val. loss", "val. accuracy", "test accuracy", "test accuracy, last epoch"]
+    rows = [
+        (name, s["chosen_epoch"], s["at_chosen_epoch"]["val_loss"], s["at_chosen_epoch"]["val_accuracy"],
+         s["at_chosen_epoch"]["test_accuracy"], s["last"]["test_accuracy"])
+        for name, s in study["settings"].items()
+    ]  # fmt: skip
+    return rows, headers, {h: "{:.4f}" for h in headers[2:]}

@@ -338,6 +338,10 @@ NOTEBOOKS: dict[str, Declaration] = {
             "reference_batch_size": Whole(1),
             "reference_init": INIT,
             "optimizer_epochs": EPOCHS,
+            "regularisation_epochs": EPOCHS,
+            # the probability of dropping a hidden unit, and the L2 coefficient
+            "regularisation_dropout": Real(0, 0.9),
+            "regularisation_weight_decay": Real(0, 1),
             "budget_tflop": Real(0),
             # processes forked side by side; each holds its own copy of a network
             "workers": Whole(1, 32),

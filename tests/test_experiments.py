@@ -289,3 +289,10 @@ def test_search_label_names_the_regularisation():
     assert ex.SearchResult(base).label == "hidden 300, relu, lr 0.2, batch 32"
     reg = base.replace(dropout=0.3, weight_decay=5e-4, lr_schedule="cosine")
     assert ex.SearchResult(reg).label.endswith("batch 32, dropout 0.3, weight decay 0.0005, cosine schedule")
+
+
+def test_regularisation_table_reads_each_setting_at_its_chosen_epoch():
+    at = {"val_loss": 0.1, "val_accuracy": 0.97, "test_accuracy": 0.96}
+    study = {"settings": {"none": {"chosen_epoch": 3, "at_chosen_epoch": at, "last": {"test_accuracy": 0.95}}}}
+    rows, headers, fmt = ex.regularisation_table(study)
+    assert rows == [("none", 3, 0.1, 0.97, 0.96, 0.95)] and len(headers) == 6 and set(fmt) == set(headers[2:])
