@@ -8,7 +8,8 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``data``: MNIST and Fashion-MNIST, fetched, verified, cached and split;
 - ``parameters``: the type and range of each notebook parameter, and their check;
 - ``optimizers``: SGD, momentum and Adam;
-- ``training``: settings, history, evaluation and the resumable training loop;
+- ``training``: settings, history, evaluation and the resumable training loop
+  (with weight decay, dropout, a learning-rate schedule and early stopping);
 - ``checkpoint``: saving, loading and resuming training runs;
 - ``progress``: progress lines on a build's terminal, bars in Jupyter;
 - ``analysis``: the diagnostics behind the report's explanations;

@@ -474,7 +474,7 @@ def readme_table(build: Path) -> str:
     nb = m["notebooks"]
     e1, e2, e3 = nb["1_partial_derivatives"], nb["2_one_layer"], nb["3_multilayer"]
     p2, p3 = e2["parameters"], e3["parameters"]
-    ch, runs = e3["chosen"], e3["long_runs"]
+    ch, runs, reg = e3["chosen"], e3["long_runs"], e3["regularisation"]
     s, l = str(p3["short_epochs"]), str(p3["epochs"])
     arch = lambda sizes: "-".join(map(str, sizes))
     rows = [
@@ -497,6 +497,10 @@ def readme_table(build: Path) -> str:
         f"{p3['reference_batch_size']}, N(0, 0.01²) init | test accuracy "
         f"{runs['reference'][s]['test_accuracy']:.2%} after {s} epochs, "
         f"{runs['reference'][l]['test_accuracy']:.2%} after {l} |",
+        f"| 3 | regularised, chosen on validation among weight decay {p3['regularisation_weight_decay']:g}, "
+        f"dropout {p3['regularisation_dropout']:g} and both: {reg['chosen']}, "
+        f"{p3['regularisation_epochs']} epochs on the training split, weights of the validation-chosen epoch | "
+        f"over {len(reg['seeds'])} seeds **{reg['test_accuracy']['mean']:.2%} ± {reg['test_accuracy']['std']:.2%}** |",
         "",
         f"Built {env['built']} from commit `{env['git_commit'][:10]}` on {env['cpu']} ({env['cores']} cores).",
     ]
