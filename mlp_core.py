@@ -81,27 +81,14 @@ def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray):
     -------
     Z : ndarray, shape (N, n_out)
     cache : tuple ``(A_prev, W)``
+
+    Its gradients, ``dA_prev = dZ @ W``, ``dW = dZ.T @ A_prev`` and
+    ``db = dZ.sum(0)``, are taken where the backward pass needs them, in
+    :func:`backward_layers` and :func:`model_backward`.
     """
     Z = A_prev @ W.T
     Z += b
     return Z, (A_prev, W)
-
-
-def linear_backward(dZ: np.ndarray, cache):
-    """Gradients of an affine layer.
-
-    From ``Z_im = sum_j A_ij W_mj + b_m``: ``dA = dZ @ W``,
-    ``dW = dZ.T @ A_prev`` (the sum over samples of ``dZ_im A_ij``) and
-    ``db = dZ.sum(0)`` (since ``dZ_im / db_m = 1``).
-
-    Returns
-    -------
-    dA_prev : ndarray, shape (N, n_in)
-    dW : ndarray, shape (n_out, n_in)
-    db : ndarray, shape (n_out,)
-    """
-    A_prev, W = cache
-    return dZ @ W, dZ.T @ A_prev, dZ.sum(axis=0)
 
 
 def relu_forward(Z: np.ndarray):
@@ -248,7 +235,7 @@ def model_forward(X: np.ndarray, params: dict, activation: str = "relu", dropout
     Returns
     -------
     scores : ndarray, shape (N, C)
-    caches : list, for :func:`model_backward`
+    caches : list, for :func:`backward_layers` and :func:`model_backward`
         ``(linear_cache, activation, activation_cache, dropout_cache)`` per
         layer, None where a layer has none.
     """
@@ -270,12 +257,35 @@ def model_forward(X: np.ndarray, params: dict, activation: str = "relu", dropout
     return A, caches
 
 
-def model_backward(dscores: np.ndarray, caches) -> dict:
-    """Backward pass from ``dJ/dscores`` through every layer, last first.
+def backward_layers(dscores: np.ndarray, caches):
+    """The backward pass, one layer at a time, last layer first: the chain
+    rule through the network.
 
-    Per layer: ``dA = dA * mask`` where dropout was applied, ``dZ = dA * g'(Z)``
-    (not for the last layer, which has no activation), then
-    ``dW = dZ.T @ A_prev``, ``db = dZ.sum(0)`` and ``dA_prev = dZ @ W``.
+    For each layer ``l`` it yields ``(l, dZ, A_prev)``: ``dZ = dJ/dZ`` of
+    the layer's scores (after ``dA = dA * mask`` where dropout was applied
+    and ``dZ = dA * g'(Z)`` through the activation, except for the last
+    layer) and ``A_prev``, the layer's input. From ``Z_im = sum_j A_ij W_mj
+    + b_m`` the layer's gradients are ``dW = dZ.T @ A_prev`` and ``db =
+    dZ.sum(0)`` (:func:`model_backward`), and the next layer down gets
+    ``dA_prev = dZ @ W``. That product is taken before ``dZ`` is yielded, so
+    the caller may update ``W{l}`` in place at once (as the fused SGD step
+    of ``dlia_a2.optimizers`` does).
+    """
+    dA = dscores
+    for l in range(len(caches), 0, -1):
+        (A_prev, W), activation, act_cache, drop_cache = caches[l - 1]
+        if drop_cache is not None:
+            dA = dropout_backward(dA, drop_cache)
+        dZ = dA if activation is None else _BACKWARD[activation](dA, act_cache)
+        if l > 1:  # nothing below the first layer needs dA
+            dA = dZ @ W
+        yield l, dZ, A_prev
+
+
+def model_backward(dscores: np.ndarray, caches) -> dict:
+    """Gradients of the loss with respect to every parameter, from
+    ``dJ/dscores`` (:func:`softmax_cross_entropy`) and the caches of
+    :func:`model_forward`.
 
     Returns
     -------
@@ -283,17 +293,9 @@ def model_backward(dscores: np.ndarray, caches) -> dict:
         ``dW1, db1, ..., dWL, dbL``, shaped like the parameters.
     """
     grads = {}
-    dA = dscores
-    for l in range(len(caches), 0, -1):
-        linear_cache, activation, act_cache, drop_cache = caches[l - 1]
-        if drop_cache is not None:
-            dA = dropout_backward(dA, drop_cache)
-        dZ = dA if activation is None else _BACKWARD[activation](dA, act_cache)
-        if l > 1:
-            dA, grads[f"dW{l}"], grads[f"db{l}"] = linear_backward(dZ, linear_cache)
-        else:  # nothing below the first layer needs dA
-            A_prev, _ = linear_cache
-            grads["dW1"], grads["db1"] = dZ.T @ A_prev, dZ.sum(axis=0)
+    for l, dZ, A_prev in backward_layers(dscores, caches):
+        grads[f"dW{l}"] = dZ.T @ A_prev  # dJ/dW_mj = sum_i dZ_im A_ij
+        grads[f"db{l}"] = dZ.sum(axis=0)  # dJ/db_m = sum_i dZ_im
     return grads
 
 

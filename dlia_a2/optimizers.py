@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 import mlp_core as mc
+from dlia_a2 import blas
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 
@@ -50,6 +51,12 @@ class Optimizer:
     def step(self, params: dict, grads: dict) -> None:
         raise NotImplementedError
 
+    def backward_step(self, params: dict, dscores: np.ndarray, caches) -> None:
+        """Back-propagate from ``dJ/dscores`` and take one step: :meth:`step`
+        on the gradients of :func:`mlp_core.model_backward`. The training
+        loop calls this; SGD overrides it with a fused step."""
+        self.step(params, mc.model_backward(dscores, caches))
+
     def _slot(self, name: str, like: np.ndarray) -> np.ndarray:
         """The state array ``name``, zeros shaped like ``like`` on first use."""
         if name not in self.state:
@@ -59,10 +66,37 @@ class Optimizer:
 
 class SGD(Optimizer):
     """Plain gradient descent, ``p <- p - learning_rate * dp``: the core's
-    :func:`mlp_core.update_parameters`."""
+    :func:`mlp_core.update_parameters`.
+
+    With ``fused`` (the default) :meth:`backward_step` takes that step without
+    writing the weight gradients out: per layer, as
+    :func:`mlp_core.backward_layers` yields ``dZ`` and the layer's input
+    ``A_prev``, one matrix product updates the weights in place,
+
+        W <- (1 - learning_rate * weight_decay) * W - learning_rate * dZ.T @ A_prev
+
+    (:func:`dlia_a2.blas.gemm_update`), and ``b <- b - learning_rate *
+    dZ.sum(0)``. That is the same step, rounded once inside the product
+    instead of three times outside it: equal to :meth:`step` on
+    :func:`mlp_core.model_backward`'s gradients to float rounding
+    (``tests/test_optimizers.py``). With ``fused=False`` it is that
+    :meth:`step`, bit for bit the core's ``train_model``.
+    """
+
+    def __init__(self, learning_rate: float, weight_decay: float = 0.0, fused: bool = True):
+        super().__init__(learning_rate, weight_decay)
+        self.fused = bool(fused)
 
     def step(self, params, grads):
         mc.update_parameters(params, self.penalised(params, grads), self.learning_rate)
+
+    def backward_step(self, params, dscores, caches):
+        if not self.fused:
+            return super().backward_step(params, dscores, caches)
+        lr = self.learning_rate
+        for l, dZ, A_prev in mc.backward_layers(dscores, caches):
+            blas.gemm_update(params[f"W{l}"], dZ, A_prev, -lr, 1 - lr * self.weight_decay)
+            params[f"b{l}"] -= lr * dZ.sum(axis=0)
 
 
 class Momentum(Optimizer):
@@ -133,8 +167,9 @@ class Adam(Optimizer):
 
 
 def make_optimizer(name: str, learning_rate: float, **options) -> Optimizer:
-    """``"sgd"``, ``"momentum"`` (option ``momentum``) or ``"adam"`` (options
-    ``beta1``, ``beta2``, ``eps``); each also takes ``weight_decay``."""
+    """``"sgd"`` (option ``fused``), ``"momentum"`` (option ``momentum``) or
+    ``"adam"`` (options ``beta1``, ``beta2``, ``eps``); each also takes
+    ``weight_decay``."""
     classes = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
     if name not in classes:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}")

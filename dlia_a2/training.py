@@ -2,16 +2,20 @@
 of a run, evaluation, and a training loop that can be resumed and
 checkpointed.
 
-:func:`train` runs the same steps as the plain :func:`mlp_core.train_model`
-(the same calls to ``model_forward``, ``softmax_cross_entropy``,
-``model_backward`` and, for SGD, ``update_parameters``, on the same
-shuffles), and adds what a long run needs around them: other optimisers,
-regularisation (L2 weight decay, dropout, early stopping on a validation
-set), a cosine learning-rate schedule, evaluation on whole data sets,
-divergence detection, checkpoints and resume, and a progress bar. With SGD,
-no regularisation and no resume the two give the same weights bit for bit
-(``tests/test_training.py``).
-"""
+:func:`train` runs the steps of the plain :func:`mlp_core.train_model`
+(``model_forward``, ``softmax_cross_entropy``, then the backward pass and
+the update, on the same shuffles), and adds what a long run needs around
+them: other optimisers, regularisation (L2 weight decay, dropout, early
+stopping on a validation set), a cosine learning-rate schedule, evaluation
+on whole data sets, divergence detection, checkpoints and resume, and a
+progress bar. Two things make its steps faster than the plain loop's
+without a second copy of the network: each mini-batch is gathered into
+one reused buffer instead of shuffling a copy of the whole data set, and
+SGD fuses each weight update into the product that makes its gradient
+(:class:`dlia_a2.optimizers.SGD`). With ``fused_sgd=False``, no
+regularisation and no resume, :func:`train` gives the weights of
+``train_model`` bit for bit; fused, the same to float rounding
+(``tests/test_training.py``)."""
 
 from __future__ import annotations
 
@@ -78,6 +82,7 @@ class TrainConfig:
     input_dropout: float = 0.0  # the same for each input pixel (no gradient needed there)
     keep_best: str = ""  # "": return the last weights; "val_loss" or "val_accuracy": the best epoch end's
     patience: int = 0  # with keep_best: stop after this many epochs without a better score (0: never)
+    fused_sgd: bool = True  # SGD: each weight update fused into its gradient's product (see optimizers.SGD)
 
     def __post_init__(self):
         object.__setattr__(self, "layer_sizes", check_layer_sizes(self.layer_sizes))
@@ -86,6 +91,8 @@ class TrainConfig:
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _check_choice("dtype", self.dtype, ("float32", "float64"))
+        if not isinstance(self.fused_sgd, bool):
+            raise TypeError(f"fused_sgd must be True or False, got {self.fused_sgd!r}")
         check_learning_rate(self.learning_rate)
         for name in ("batch_size", "epochs", "eval_every", "eval_chunk_size", "patience"):
             v = getattr(self, name)
@@ -150,7 +157,7 @@ class TrainConfig:
 
     def make_optimizer(self) -> Optimizer:
         options = {
-            "sgd": {},
+            "sgd": {"fused": self.fused_sgd},
             "momentum": {"momentum": self.momentum},
             "adam": {"beta1": self.beta1, "beta2": self.beta2},
         }
@@ -359,17 +366,26 @@ def evaluate(X: np.ndarray, y: np.ndarray, params: dict, activation: str = "relu
     return total_loss / len(X), correct / len(X)
 
 
-def shuffled_batches(X: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator, buffers):
-    """:func:`mlp_core.random_mini_batches` without a new copy of the data
-    every epoch: the same permutation (one ``rng.permutation(N)``), written
-    into ``buffers`` (arrays shaped like ``X`` and ``y``, reused across
-    epochs). The batches are views of the buffers.
+def shuffled_batches(X: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator, buffer, skip: int = 0):
+    """The mini-batches of :func:`mlp_core.random_mini_batches`, from the
+    same permutation (one ``rng.permutation(N)``, drawn now) cut in the same
+    order, but without a shuffled copy of the data set: each batch's rows
+    are gathered into ``buffer`` (shape ``(batch_size, D)``, reused) just
+    before the batch is used, while they are wanted in the cache anyway.
+
+    Returns an iterator of ``(X_batch, y_batch)``, without the first
+    ``skip`` batches (a run resumed mid-epoch). ``X_batch`` is a view of
+    ``buffer``, overwritten by the next batch.
     """
     perm = rng.permutation(len(X))
-    Xs, ys = buffers
-    np.take(X, perm, axis=0, out=Xs, mode="clip")  # mode "raise" would copy through a buffer
-    np.take(y, perm, axis=0, out=ys, mode="clip")
-    return [(Xs[s : s + batch_size], ys[s : s + batch_size]) for s in range(0, len(X), batch_size)]
+    return _gathered(X, y, perm, range(skip * batch_size, len(X), batch_size), batch_size, buffer)
+
+
+def _gathered(X, y, perm, starts, batch_size, buffer):
+    for start in starts:
+        rows = perm[start : start + batch_size]
+        # mode "clip" (the rows are valid) lets np.take write into out directly
+        yield np.take(X, rows, axis=0, out=buffer[: len(rows)], mode="clip"), y[rows]
 
 
 # --- divergence ------------------------------------------------------------------
@@ -624,7 +640,7 @@ def train(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=config.epochs * per_epoch, initial=iteration, unit="it", leave=False)
-    buffers = (np.empty_like(X), np.empty_like(y))
+    batch_buffer = np.empty((B, X.shape[1]), dtype)
     watch = _DivergenceWatch(y, C, per_epoch)
     # Overflow shows up as a non-finite loss, reported below with a clearer
     # message than NumPy's warnings would give.
@@ -635,29 +651,27 @@ def train(
                     break
                 optimizer.learning_rate = config.learning_rate_at(epoch)
                 epoch_rng_state = rng.bit_generator.state
-                batches = shuffled_batches(X, y, B, rng, buffers)
+                batches = shuffled_batches(X, y, B, rng, batch_buffer, skip)
                 # dropout masks come from a generator per mini-batch, seeded by this
                 # epoch's draw and the batch number: a run resumed mid-epoch redraws them
                 dropping = config.dropout or config.input_dropout
                 drop_seed = int(rng.integers(2**63)) if dropping else None
-                for b, (Xb, yb) in enumerate(batches, start=1):
-                    if b <= skip:  # done before the checkpoint we resumed from
-                        continue
+                for b, (Xb, yb) in enumerate(batches, start=skip + 1):  # the first skip were done before a resume
                     drop_rng = np.random.default_rng((drop_seed, b)) if dropping else None
                     if config.input_dropout:
                         Xb = mc.dropout_forward(Xb, config.input_dropout, drop_rng)[0]
                     scores, caches = mc.model_forward(Xb, params, act, config.dropout, drop_rng)
                     loss, dscores = mc.softmax_cross_entropy(scores, yb)
-                    problem = watch.check(loss, scores, yb, b == len(batches))
+                    problem = watch.check(loss, scores, yb, b == per_epoch)
                     if problem:
                         raise TrainingDiverged(
                             _diverged_message(problem, iteration + 1, epoch + 1, config), history, params
                         )
-                    optimizer.step(params, mc.model_backward(dscores, caches))
+                    optimizer.backward_step(params, dscores, caches)
                     iteration += 1
                     if bar is not None:
                         bar.update()
-                    epoch_done = b == len(batches)
+                    epoch_done = b == per_epoch
                     if epoch_done or (config.eval_every and iteration % config.eval_every == 0):
                         record(loss, float(np.count_nonzero(scores.argmax(axis=1) == yb)) / len(yb))
                     if on_checkpoint is not None and (

@@ -9,17 +9,46 @@ from gradcheck import numerical_gradient, rel_error
 TOL = 1e-6
 
 
-def test_linear_backward_matches_numerical(rng):
+def test_linear_layer_gradients_match_numerical(rng):
+    """The linear layer's gradients as the backward pass takes them: dW and
+    db in model_backward, dA_prev = dZ @ W in backward_layers (seen through
+    the second layer's walk down to the first)."""
     A = rng.standard_normal((5, 7))
-    W = rng.standard_normal((4, 7))
-    b = rng.standard_normal(4)
+    params = {"W1": rng.standard_normal((4, 7)), "b1": rng.standard_normal(4)}
     dZ = rng.standard_normal((5, 4))
-    f = lambda: float(np.sum(mc.linear_forward(A, W, b)[0] * dZ))
-    _, cache = mc.linear_forward(A, W, b)
-    dA, dW, db = mc.linear_backward(dZ, cache)
-    assert rel_error(dA, numerical_gradient(f, A)) < TOL
-    assert rel_error(dW, numerical_gradient(f, W)) < TOL
-    assert rel_error(db, numerical_gradient(f, b)) < TOL
+    f = lambda: float(np.sum(mc.model_forward(A, params)[0] * dZ))
+    _, caches = mc.model_forward(A, params)
+    grads = mc.model_backward(dZ, caches)
+    assert rel_error(grads["dW1"], numerical_gradient(f, params["W1"])) < TOL
+    assert rel_error(grads["db1"], numerical_gradient(f, params["b1"])) < TOL
+    params2 = {**params, "W2": rng.standard_normal((3, 4)), "b2": rng.standard_normal(3)}
+    dZ2 = rng.standard_normal((5, 3))
+    _, caches = mc.model_forward(A, params2, "sigmoid")
+    steps = list(mc.backward_layers(dZ2, caches))
+    assert [l for l, _, _ in steps] == [2, 1]
+    (_, dZ_top, A1), (_, dZ_bottom, _) = steps
+    s = caches[0][2]  # the sigmoid's output, A1
+    assert np.allclose(dZ_bottom, (dZ_top @ params2["W2"]) * s * (1 - s))
+    assert A1 is s
+
+
+def test_backward_layers_lets_the_caller_update_each_layer_at_once(rng):
+    """dA_prev is taken before dZ is yielded, so a caller that changes W{l}
+    in place when it is yielded (the fused SGD step) does not change the
+    gradients of the layers below."""
+    sizes = (6, 5, 4, 3)
+    params = mc.initialize_parameters(sizes, rng, "he", np.float64)
+    X, y = rng.standard_normal((8, 6)), rng.integers(0, 3, 8)
+    scores, caches = mc.model_forward(X, params)
+    dscores = mc.softmax_cross_entropy(scores, y)[1]
+    untouched = [dZ.copy() for _, dZ, _ in mc.backward_layers(dscores, caches)]
+    scores, caches = mc.model_forward(X, params)
+    changed = []
+    for l, dZ, _ in mc.backward_layers(dscores, caches):
+        changed.append(dZ.copy())
+        params[f"W{l}"] *= -3.0  # a wild in-place update
+    for a, b in zip(untouched, changed, strict=True):
+        assert np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("name", ["relu", "sigmoid"])

@@ -13,6 +13,7 @@ ORDER = [
     "prose",
     "data",
     "parameters",
+    "blas",
     "optimizers",
     "training",
     "checkpoint",

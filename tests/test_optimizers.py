@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+import mlp_core as mc
+from dlia_a2 import blas
 from dlia_a2.optimizers import make_optimizer
 
 
@@ -74,3 +76,72 @@ def test_adam_first_step_moves_each_weight_by_learning_rate():
 def test_make_optimizer_refuses_bad_settings(name, lr, options, match):
     with pytest.raises((ValueError, TypeError), match=match):
         make_optimizer(name, lr, **options)
+
+
+# --- the fused SGD step and the product it rests on ----------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("fused", [True, False], ids=["numpy-blas", "numpy-operators"])
+def test_gemm_update_is_beta_c_plus_alpha_a_transpose_b(dtype, fused, monkeypatch):
+    if not fused:
+        monkeypatch.setattr(blas, "_GEMM", {})
+    elif not blas.FUSED:
+        pytest.skip("NumPy's OpenBLAS was not found; the fallback is tested beside this")
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((9, 40)).astype(dtype)
+    A = big[:7, 3:15]  # rows strided, as a view of a larger batch can be
+    B = rng.standard_normal((7, 5)).astype(dtype)
+    C = rng.standard_normal((12, 5)).astype(dtype)
+    expected = 0.75 * C.astype(np.float64) - 0.1 * (A.T.astype(np.float64) @ B)
+    out = blas.gemm_update(C, A, B, -0.1, 0.75)
+    assert out is C
+    np.testing.assert_allclose(C, expected, rtol=20 * np.finfo(dtype).eps, atol=20 * np.finfo(dtype).eps)
+
+
+def test_gemm_update_refuses_mismatched_shapes():
+    C = np.zeros((3, 4), np.float32)
+    with pytest.raises(ValueError, match=r"C \(m, n\), A \(k, m\) and B \(k, n\)"):
+        blas.gemm_update(C, np.zeros((5, 4), np.float32), np.zeros((5, 4), np.float32), 1.0)
+    with pytest.raises(ValueError, match="one dtype"):
+        blas.gemm_update(C, np.zeros((5, 3)), np.zeros((5, 4), np.float32), 1.0)
+
+
+def test_numpy_blas_is_found_on_this_platform():
+    """The pinned NumPy wheel carries OpenBLAS; if this fails the build still
+    works, only without the fused step, and the speed claims no longer hold."""
+    assert blas.FUSED
+
+
+def _network_step(optimizer, dtype, dropout=0.0):
+    rng = np.random.default_rng(3)
+    params = mc.initialize_parameters((12, 9, 7, 4), rng, "he", dtype)
+    X, y = rng.standard_normal((16, 12)).astype(dtype), rng.integers(0, 4, 16)
+    scores, caches = mc.model_forward(X, params, "relu", dropout, np.random.default_rng(4))
+    optimizer.backward_step(params, mc.softmax_cross_entropy(scores, y)[1], caches)
+    return params
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_sgd_step_is_the_plain_step_to_rounding(weight_decay, dropout, dtype):
+    fused = _network_step(make_optimizer("sgd", 0.5, weight_decay=weight_decay), dtype, dropout)
+    plain = _network_step(make_optimizer("sgd", 0.5, weight_decay=weight_decay, fused=False), dtype, dropout)
+    start = mc.initialize_parameters((12, 9, 7, 4), np.random.default_rng(3), "he", dtype)
+    eps = np.finfo(dtype).eps
+    for k in plain:
+        step = np.abs(plain[k] - start[k]).max()
+        assert step > 1e-3  # the step is real ...
+        assert np.abs(fused[k] - plain[k]).max() <= 8 * eps * np.abs(plain[k]).max()  # ... and rounded alike
+
+
+def test_unfused_sgd_backward_step_is_update_parameters_bit_for_bit():
+    rng = np.random.default_rng(3)
+    params = mc.initialize_parameters((12, 9, 4), rng, "he")
+    X, y = rng.standard_normal((16, 12)).astype(np.float32), rng.integers(0, 4, 16)
+    scores, caches = mc.model_forward(X, params)
+    dscores = mc.softmax_cross_entropy(scores, y)[1]
+    expected = mc.update_parameters({k: v.copy() for k, v in params.items()}, mc.model_backward(dscores, caches), 0.5)
+    make_optimizer("sgd", 0.5, fused=False).backward_step(params, dscores, caches)
+    assert all(params[k].tobytes() == expected[k].tobytes() for k in params)
