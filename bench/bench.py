@@ -44,8 +44,8 @@ from pathlib import Path
 import numpy as np
 
 import mlp_core as mc
+from dlia_a2 import blas, training
 from dlia_a2 import data as md
-from dlia_a2 import training
 from dlia_a2.environment import environment
 from dlia_a2.experiments import epoch_flops  # the count the search budget uses too
 
@@ -450,6 +450,7 @@ def main(argv=None):
         "jax_device": str(jax.devices()[0]) if jax else None,
         "jax_compile_s": compile_s,
         "blas": env["blas"],
+        "fused_sgd_step": blas.FUSED,  # False: NumPy's OpenBLAS was not found, the SGD update ran unfused
         "blas_env": dict(env["blas_env"], **{k: v for k, v in os.environ.items() if k.startswith("XLA_")}),
         "blas_peak_gflops": peak_gflops,
         "blas_peak": dict(blas_peak, size=PEAK_N),
@@ -535,7 +536,12 @@ def table(info) -> str:
         f"(60,000 images, batch {info['batch_size']}, SGD) as min / median / max "
         f"of {info['reps']} interleaved repeats; the ratios are of medians, and "
         f"are trusted only if no program's max / min exceeds "
-        f"{info['max_spread']:g}.",
+        f"{info['max_spread']:g}. "
+        + (
+            "The core's SGD updates ran fused into their matrix products (`dlia_a2/blas.py`)."
+            if info.get("fused_sgd_step")
+            else "The core's SGD updates ran UNFUSED: NumPy's OpenBLAS was not found."
+        ),
         "",
         "| network | core s/epoch | PyTorch s/epoch | JAX s/epoch | core / PyTorch | core / JAX |",
         "|---|---:|---:|---:|---:|---:|",
