@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlia_a2 import checkpoint, training
+from dlia_a2 import analysis, checkpoint, training
 from dlia_a2.progress import bar as progress_bar
 from dlia_a2.progress import terminal_note, terminal_progress
 from dlia_a2.training import TrainConfig
@@ -402,10 +402,13 @@ def at_epoch(history: training.History, epoch: int, names=("train", "test")) -> 
     return {f"{s}_{m}": float(history[f"{s}_{m}"][i]) for s in names for m in ("loss", "accuracy")}
 
 
-def long_run_summary(history: training.History, short_epochs: int) -> dict:
+def long_run_summary(history: training.History, short_epochs: int, guard_epochs: int = 5) -> dict:
     """What a long run shows: the results after ``short_epochs`` and at the
-    end, the first epoch with every training image right (None if never),
-    and the epoch of the lowest test loss, with that loss."""
+    end (the weights of that step: the last iterate), the first epoch with
+    every training image right (None if never), and the epoch of the lowest
+    test loss, with that loss. ``short_range`` and ``last_range`` guard the
+    two readings: :func:`analysis.end_range` of the test accuracy over the
+    ``guard_epochs`` epochs up to each."""
     ends = history.epoch_ends()
     test_loss, train_accuracy = history["test_loss"][ends], history["train_accuracy"][ends]
     perfect = np.flatnonzero(train_accuracy == 1.0)
@@ -420,6 +423,8 @@ def long_run_summary(history: training.History, short_epochs: int) -> dict:
         "min_test_loss": float(test_loss.min()),
         "overfits": bool(np.argmin(test_loss) + 1 < epochs),
         "accuracy_change_points": 100 * (last["test_accuracy"] - short["test_accuracy"]),
+        "short_range": analysis.end_range(history, short_epochs, guard_epochs),
+        "last_range": analysis.end_range(history, epochs, guard_epochs),
     }
 
 
@@ -431,6 +436,37 @@ def spread(values) -> dict:
         "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
         "min": float(a.min()),
         "max": float(a.max()),
+    }
+
+
+def seed_summary(histories: dict, epoch: int, guard_epochs: int = 5) -> dict:
+    """Runs that differ only in their seed, each read at the end of ``epoch``
+    (its weights at that step), as the report records them.
+
+    Returns
+    -------
+    dict
+        ``seed_test_accuracy``: per seed (as a string); ``seed_mean``,
+        ``seed_std``, ``seed_min``, ``seed_max``: their :func:`spread`;
+        ``seed_range``: the guard, the lowest (``min``) and highest
+        (``max``) test accuracy of any of the runs at any evaluation point
+        of the ``guard_epochs`` epochs up to ``epoch`` (from ``from_epoch``
+        to ``to_epoch``), as :func:`analysis.end_range` reads them.
+    """
+    if not histories:
+        raise ValueError("no runs to summarise")
+    ranges = {str(s): analysis.end_range(h, epoch, guard_epochs) for s, h in histories.items()}
+    accuracy = {s: r["value"] for s, r in ranges.items()}
+    window = next(iter(ranges.values()))
+    return {
+        "seed_test_accuracy": accuracy,
+        **{f"seed_{k}": v for k, v in spread(list(accuracy.values())).items()},
+        "seed_range": {
+            "min": min(r["min"] for r in ranges.values()),
+            "max": max(r["max"] for r in ranges.values()),
+            "from_epoch": window["from_epoch"],
+            "to_epoch": window["to_epoch"],
+        },
     }
 
 

@@ -193,6 +193,26 @@ def test_long_run_summary_finds_overfitting_and_first_perfect_epoch():
     assert s["first_perfect_epoch"] == 3 and s["min_test_loss_epoch"] == 3 and s["overfits"]
     assert s["short"]["test_accuracy"] == pytest.approx(0.92) and s["last"]["test_loss"] == 0.3
     assert s["accuracy_change_points"] == pytest.approx(3.0)
+    # the guards: the test accuracy over the epochs up to each reading
+    assert (s["short_range"]["from_epoch"], s["short_range"]["to_epoch"]) == (1, 2)
+    assert s["last_range"]["min"] == pytest.approx(0.91) and s["last_range"]["max"] == pytest.approx(0.95)
+    assert ex.long_run_summary(h, short_epochs=2, guard_epochs=2)["last_range"]["from_epoch"] == 4
+
+
+def test_seed_summary_reads_each_run_at_the_epoch_and_guards_it():
+    def run(accuracies):
+        h = training.History(("test",), 1)
+        for e, a in enumerate(accuracies, start=1):
+            h.append(iteration=e, epoch=float(e), batch_loss=0.0, batch_accuracy=0.0, test_loss=0.0, test_accuracy=a)
+        return h
+
+    # seed 0 is a longer run, read at epoch 3 like the others
+    s = ex.seed_summary({0: run([0.5, 0.9, 0.92, 0.99]), 1: run([0.6, 0.95, 0.90]), 2: run([0.7, 0.8, 0.94])}, 3, 2)
+    assert s["seed_test_accuracy"] == {"0": 0.92, "1": 0.90, "2": 0.94}
+    assert s["seed_mean"] == pytest.approx(0.92) and s["seed_min"] == 0.90 and s["seed_max"] == 0.94
+    assert s["seed_range"] == {"min": 0.8, "max": 0.95, "from_epoch": 2, "to_epoch": 3}
+    with pytest.raises(ValueError, match="no runs"):
+        ex.seed_summary({}, 3)
 
 
 def test_spread_of_one_value_has_zero_std():
