@@ -536,6 +536,45 @@ def _at(curves: dict, epoch: int) -> dict:
     return {k: v[i] for k, v in curves.items() if k != "epoch"}
 
 
+# the validation score an epoch can be chosen on, and the other one
+MONITORS = {"val_accuracy": "val_loss", "val_loss": "val_accuracy"}
+
+
+def compare_monitors(settings: dict) -> dict:
+    """How the epochs chosen on one validation score compare with those the
+    other would have chosen, from :func:`regularisation_study`'s
+    ``settings`` (each with ``chosen_epoch``, ``at_chosen_epoch`` and
+    ``other_monitor``).
+
+    Returns
+    -------
+    dict
+        ``later``, ``same``, ``earlier``: how many settings had their epoch
+        chosen later, at the same epoch or earlier than the other score
+        would have chosen; ``of``: the number of settings;
+        ``test_accuracy_gain_points``: the test accuracy at the chosen
+        epochs minus that at the other score's, in percentage points, mean
+        over the settings (``min`` and ``max`` too).
+    """
+    if not settings:
+        raise ValueError("no settings to compare")
+    later = same = earlier = 0
+    gains = []
+    for s in settings.values():
+        other = s["other_monitor"]
+        later += s["chosen_epoch"] > other["chosen_epoch"]
+        same += s["chosen_epoch"] == other["chosen_epoch"]
+        earlier += s["chosen_epoch"] < other["chosen_epoch"]
+        gains.append(100 * (s["at_chosen_epoch"]["test_accuracy"] - other["test_accuracy"]))
+    return {
+        "later": later,
+        "same": same,
+        "earlier": earlier,
+        "of": len(settings),
+        "test_accuracy_gain_points": {"mean": float(np.mean(gains)), "min": min(gains), "max": max(gains)},
+    }
+
+
 def regularisation_study(
     base: TrainConfig,
     settings: dict,
@@ -547,7 +586,7 @@ def regularisation_study(
     y_test: np.ndarray,
     checkpoint_dir,
     seeds=(0,),
-    monitor: str = "val_loss",
+    monitor: str = "val_accuracy",
     patience: int = 0,
     train_curve: bool = False,
     workers: int = 1,
@@ -561,9 +600,10 @@ def regularisation_study(
        ``{"dropout": {"dropout": 0.3, "input_dropout": 0.2}, "weight decay":
        {"weight_decay": 5e-4}}``) are trained on ``X_fit`` with seed
        ``seeds[0]``. Every run keeps the weights of its epoch with the best
-       ``monitor``, ``"val_loss"`` or ``"val_accuracy"`` (early stopping,
+       ``monitor``, ``"val_accuracy"`` or ``"val_loss"`` (early stopping,
        ``keep_best``), and stops after ``patience`` epochs without a better
-       one (0: it runs all ``base.epochs``, so the curves show what follows).
+       one (0: it runs all ``base.epochs``, so the curves show what follows,
+       and the epoch the other score would have chosen is known too).
     2. The setting (or ``"none"``) with the highest validation accuracy at its
        chosen epoch is chosen (ties: the lower validation loss there, then
        the first); it is trained again with each of the other ``seeds``.
@@ -577,13 +617,20 @@ def regularisation_study(
     Returns
     -------
     dict, plain data (JSON-ready):
-        ``monitor``, ``epochs``;
+        ``monitor``, ``epochs``, ``n_val`` (validation images);
         ``settings``: per name (``"none"`` first), ``changes``, ``config``,
         ``chosen_epoch``, ``at_chosen_epoch`` (``val_loss``, ``val_accuracy``,
         ``test_loss``, ``test_accuracy``, and ``train_*`` with
-        ``train_curve``) and ``last`` (the same at the last epoch);
+        ``train_curve``), ``last`` (the same at the last epoch) and
+        ``other_monitor``: the epoch the other validation score would have
+        chosen (``monitor`` and ``chosen_epoch``) and the same values there;
+        ``monitors``: :func:`compare_monitors` of the settings;
         ``curves``: per name, :func:`epoch_curves` of its run;
-        ``chosen``: the name chosen on validation;
+        ``chosen``: the name chosen on validation; ``runner_up``: the next
+        best (None without settings); ``val_accuracy_se``: the standard
+        error of the chosen setting's validation accuracy,
+        ``sqrt(p (1 - p) / n_val)``, the scale on which two settings' scores
+        can be told apart;
         ``seeds``: per seed (as a string), the chosen setting's
         ``chosen_epoch``, ``test_accuracy`` and ``test_loss`` at that epoch,
         and ``last_test_accuracy``;
@@ -594,6 +641,8 @@ def regularisation_study(
         raise ValueError(f"{NO_REGULARISATION!r} names the run without regularisation; choose other names")
     if not seeds:
         raise ValueError("seeds needs at least one seed")
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
     names = [NO_REGULARISATION, *settings]
     configs = {NO_REGULARISATION: base.replace(keep_best=monitor, patience=patience)}
     for name, changes in settings.items():
@@ -609,14 +658,15 @@ def regularisation_study(
             configs[name], seed, folder / f"{slug}-seed{seed}", (X_fit, y_fit), sets, f"{label}, {name}, seed {seed}"
         )
 
-    def chosen_epoch(history: training.History) -> int:
-        return int(history["epoch"][history.best(monitor)])
+    def chosen_epoch(history: training.History, score: str = monitor) -> int:
+        return int(history["epoch"][history.best(score)])
 
     first = train_runs({n: run(n, seeds[0]) for n in names}, workers, scheduler)
-    out = {"monitor": monitor, "epochs": base.epochs, "settings": {}, "curves": {}}
+    out = {"monitor": monitor, "epochs": base.epochs, "n_val": len(y_val), "settings": {}, "curves": {}}
     for name in names:
         history = first[name][1]
         curves, epoch = epoch_curves(history), chosen_epoch(history)
+        other = chosen_epoch(history, MONITORS[monitor])
         out["curves"][name] = curves
         out["settings"][name] = {
             "changes": dict(settings.get(name, {})),
@@ -624,10 +674,16 @@ def regularisation_study(
             "chosen_epoch": epoch,
             "at_chosen_epoch": _at(curves, epoch),
             "last": _at(curves, int(curves["epoch"][-1])),
+            "other_monitor": {"monitor": MONITORS[monitor], "chosen_epoch": other, **_at(curves, other)},
         }
+    out["monitors"] = compare_monitors(out["settings"])
     score = {n: s["at_chosen_epoch"] for n, s in out["settings"].items()}
-    chosen = max(names, key=lambda n: (score[n]["val_accuracy"], -score[n]["val_loss"], -names.index(n)))
+    ranked = sorted(names, key=lambda n: (-score[n]["val_accuracy"], score[n]["val_loss"], names.index(n)))
+    chosen = ranked[0]
     out["chosen"] = chosen
+    p = score[chosen]["val_accuracy"]
+    out["val_accuracy_se"] = float(np.sqrt(p * (1 - p) / len(y_val)))
+    out["runner_up"] = ranked[1] if len(ranked) > 1 else None
     more = train_runs({s: run(chosen, s) for s in seeds[1:]}, workers, scheduler) if len(seeds) > 1 else {}
     histories = {seeds[0]: first[chosen][1], **{s: h for s, (_, h) in more.items()}}
     out["seeds"] = {}
@@ -646,11 +702,16 @@ def regularisation_study(
 
 def regularisation_table(study: dict):
     """Rows, headers and formats of the table of :func:`regularisation_study`:
-    each setting at its epoch chosen on validation, and at the last epoch."""
-    headers = ["setting", "chosen epoch", "val. loss", "val. accuracy", "test accuracy", "test accuracy, last epoch"]
+    each setting at its epoch chosen on validation, where the other
+    validation score would have stopped it, and at the last epoch. The
+    column "epoch" is the epoch chosen on ``study["monitor"]``."""
+    score = {"val_accuracy": "val. accuracy", "val_loss": "val. loss"}
+    chosen_on, other = score[study["monitor"]], score[MONITORS[study["monitor"]]]
+    headers = ["setting", "epoch", chosen_on, "test accuracy", f"epoch by {other}", "test accuracy there",
+               "test accuracy, last epoch"]  # fmt: skip
     rows = [
-        (name, s["chosen_epoch"], s["at_chosen_epoch"]["val_loss"], s["at_chosen_epoch"]["val_accuracy"],
-         s["at_chosen_epoch"]["test_accuracy"], s["last"]["test_accuracy"])
+        (name, s["chosen_epoch"], s["at_chosen_epoch"][study["monitor"]], s["at_chosen_epoch"]["test_accuracy"],
+         s["other_monitor"]["chosen_epoch"], s["other_monitor"]["test_accuracy"], s["last"]["test_accuracy"])
         for name, s in study["settings"].items()
     ]  # fmt: skip
-    return rows, headers, {h: "{:.4f}" for h in headers[2:]}
+    return rows, headers, {h: "{:.4f}" for h in (chosen_on, "test accuracy", "test accuracy there", headers[-1])}
