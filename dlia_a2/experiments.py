@@ -540,37 +540,38 @@ def _at(curves: dict, epoch: int) -> dict:
 MONITORS = {"val_accuracy": "val_loss", "val_loss": "val_accuracy"}
 
 
-def compare_monitors(settings: dict) -> dict:
+def compare_monitors(runs) -> dict:
     """How the epochs chosen on one validation score compare with those the
-    other would have chosen, from :func:`regularisation_study`'s
-    ``settings`` (each with ``chosen_epoch``, ``at_chosen_epoch`` and
-    ``other_monitor``).
+    other would have chosen, over runs of :func:`regularisation_study`
+    (its ``settings`` and the chosen setting's other ``seeds``: each with
+    ``chosen_epoch``, ``test_accuracy`` there and ``other_monitor``).
 
     Returns
     -------
     dict
-        ``later``, ``same``, ``earlier``: how many settings had their epoch
+        ``later``, ``same``, ``earlier``: how many runs had their epoch
         chosen later, at the same epoch or earlier than the other score
-        would have chosen; ``of``: the number of settings;
+        would have chosen; ``of``: the number of runs;
         ``test_accuracy_gain_points``: the test accuracy at the chosen
         epochs minus that at the other score's, in percentage points, mean
-        over the settings (``min`` and ``max`` too).
+        over the runs (``min`` and ``max`` too).
     """
-    if not settings:
-        raise ValueError("no settings to compare")
+    runs = list(runs)
+    if not runs:
+        raise ValueError("no runs to compare")
     later = same = earlier = 0
     gains = []
-    for s in settings.values():
-        other = s["other_monitor"]
-        later += s["chosen_epoch"] > other["chosen_epoch"]
-        same += s["chosen_epoch"] == other["chosen_epoch"]
-        earlier += s["chosen_epoch"] < other["chosen_epoch"]
-        gains.append(100 * (s["at_chosen_epoch"]["test_accuracy"] - other["test_accuracy"]))
+    for r in runs:
+        other = r["other_monitor"]
+        later += r["chosen_epoch"] > other["chosen_epoch"]
+        same += r["chosen_epoch"] == other["chosen_epoch"]
+        earlier += r["chosen_epoch"] < other["chosen_epoch"]
+        gains.append(100 * (r["test_accuracy"] - other["test_accuracy"]))
     return {
         "later": later,
         "same": same,
         "earlier": earlier,
-        "of": len(settings),
+        "of": len(runs),
         "test_accuracy_gain_points": {"mean": float(np.mean(gains)), "min": min(gains), "max": max(gains)},
     }
 
@@ -624,7 +625,8 @@ def regularisation_study(
         ``train_curve``), ``last`` (the same at the last epoch) and
         ``other_monitor``: the epoch the other validation score would have
         chosen (``monitor`` and ``chosen_epoch``) and the same values there;
-        ``monitors``: :func:`compare_monitors` of the settings;
+        ``monitors``: :func:`compare_monitors` of every run: the settings
+        and the chosen setting's other seeds;
         ``curves``: per name, :func:`epoch_curves` of its run;
         ``chosen``: the name chosen on validation; ``runner_up``: the next
         best (None without settings); ``val_accuracy_se``: the standard
@@ -633,7 +635,7 @@ def regularisation_study(
         can be told apart;
         ``seeds``: per seed (as a string), the chosen setting's
         ``chosen_epoch``, ``test_accuracy`` and ``test_loss`` at that epoch,
-        and ``last_test_accuracy``;
+        ``last_test_accuracy`` and ``other_monitor``;
         ``test_accuracy``: :func:`spread` of the seeds' test accuracies at
         their chosen epochs; ``last_test_accuracy``: the same at the last.
     """
@@ -676,7 +678,6 @@ def regularisation_study(
             "last": _at(curves, int(curves["epoch"][-1])),
             "other_monitor": {"monitor": MONITORS[monitor], "chosen_epoch": other, **_at(curves, other)},
         }
-    out["monitors"] = compare_monitors(out["settings"])
     score = {n: s["at_chosen_epoch"] for n, s in out["settings"].items()}
     ranked = sorted(names, key=lambda n: (-score[n]["val_accuracy"], score[n]["val_loss"], names.index(n)))
     chosen = ranked[0]
@@ -689,12 +690,16 @@ def regularisation_study(
     out["seeds"] = {}
     for seed in seeds:
         curves, epoch = epoch_curves(histories[seed]), chosen_epoch(histories[seed])
+        other = chosen_epoch(histories[seed], MONITORS[monitor])
         out["seeds"][str(seed)] = {
             "chosen_epoch": epoch,
             "test_accuracy": _at(curves, epoch)["test_accuracy"],
             "test_loss": _at(curves, epoch)["test_loss"],
             "last_test_accuracy": curves["test_accuracy"][-1],
+            "other_monitor": {"monitor": MONITORS[monitor], "chosen_epoch": other, **_at(curves, other)},
         }
+    runs = [{**s, "test_accuracy": s["at_chosen_epoch"]["test_accuracy"]} for s in out["settings"].values()]
+    out["monitors"] = compare_monitors(runs + [out["seeds"][str(seed)] for seed in seeds[1:]])
     out["test_accuracy"] = spread([s["test_accuracy"] for s in out["seeds"].values()])
     out["last_test_accuracy"] = spread([s["last_test_accuracy"] for s in out["seeds"].values()])
     return out

@@ -271,7 +271,8 @@ def test_regularisation_study_chooses_on_validation_and_reports_test(tmp_path):
         other = s["other_monitor"]
         assert other["monitor"] == "val_loss" and other["chosen_epoch"] == int(np.argmin(c["val_loss"])) + 1
         assert other["test_accuracy"] == c["test_accuracy"][other["chosen_epoch"] - 1]
-    assert study["monitors"]["of"] == 3
+    assert study["monitors"]["of"] == 4  # the three settings and the chosen one's second seed
+    assert study["seeds"]["1"]["other_monitor"]["monitor"] == "val_loss"
     score = {n: s["at_chosen_epoch"]["val_accuracy"] for n, s in study["settings"].items()}
     assert score[study["chosen"]] == max(score.values())
     assert study["runner_up"] in score and study["runner_up"] != study["chosen"]
@@ -319,19 +320,17 @@ def test_regularisation_study_with_loss_monitor_and_patience(tmp_path):
 
 
 def test_compare_monitors_counts_later_epochs_and_the_test_accuracy_gained():
-    def setting(epoch, accuracy, other_epoch, other_accuracy):
-        return {"chosen_epoch": epoch, "at_chosen_epoch": {"test_accuracy": accuracy},
+    def run(epoch, accuracy, other_epoch, other_accuracy):
+        return {"chosen_epoch": epoch, "test_accuracy": accuracy,
                 "other_monitor": {"chosen_epoch": other_epoch, "test_accuracy": other_accuracy}}  # fmt: skip
 
-    c = ex.compare_monitors(
-        {"none": setting(17, 0.9809, 14, 0.9799), "a": setting(30, 0.98, 30, 0.98), "b": setting(5, 0.97, 9, 0.975)}
-    )
+    c = ex.compare_monitors([run(17, 0.9809, 14, 0.9799), run(30, 0.98, 30, 0.98), run(5, 0.97, 9, 0.975)])
     assert (c["later"], c["same"], c["earlier"], c["of"]) == (1, 1, 1, 3)
     gain = c["test_accuracy_gain_points"]
     assert gain["mean"] == pytest.approx((0.1 + 0 - 0.5) / 3) and gain["max"] == pytest.approx(0.1)
     assert gain["min"] == pytest.approx(-0.5)
-    with pytest.raises(ValueError, match="no settings"):
-        ex.compare_monitors({})
+    with pytest.raises(ValueError, match="no runs"):
+        ex.compare_monitors([])
 
 
 def test_search_label_names_the_regularisation():
