@@ -269,6 +269,7 @@ def merge(notebooks: list[Path], title: str, subtitle: str, appendix_md: str, va
                 if not cell.outputs:
                     continue
             cells.append(cell)
+    cells = _headings_into_next_output(cells)
     toc.append((1, "A", "Reproducibility", "sec-appendix"))
     toc_html = ['<nav class="toc"><h2>Contents</h2><ul>']
     for level, num, text, anchor in toc:
@@ -289,6 +290,34 @@ def merge(notebooks: list[Path], title: str, subtitle: str, appendix_md: str, va
         "title": title,
     }
     return merged
+
+
+_HEADING_HTML = re.compile(r"^<h\d[^>]*>.*</h\d>$")
+
+
+def _headings_into_next_output(cells: list) -> list:
+    """A Markdown cell of headings only, followed by a code cell, moves into
+    that cell's first output (a figure or a table), so that the printed
+    heading and what it introduces are one block a page cannot split.
+    Chromium prints them as two cells and ignores ``break-after: avoid``
+    between cells: the heading of section 3.5 sat alone at a page's foot."""
+    out = []
+    for cell in cells:
+        prev = out[-1] if out else None
+        heading_only = (
+            prev is not None
+            and prev.cell_type == "markdown"
+            and prev.source.strip()
+            and all(_HEADING_HTML.match(line) for line in prev.source.splitlines() if line.strip())
+        )
+        first = cell.get("outputs", [{}])[0].get("data", {}) if cell.cell_type == "code" else {}
+        if heading_only and ("text/html" in first or "text/markdown" in first):
+            kind = "text/html" if "text/html" in first else "text/markdown"
+            first[kind] = prev.source.strip() + "\n\n" + first[kind]
+            out[-1] = cell
+        else:
+            out.append(cell)
+    return out
 
 
 def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> str:
