@@ -113,6 +113,47 @@ def same_trajectory(first: dict, history: training.History) -> bool:
     return bool(np.array_equal(first["batch_loss"][it[seen] - 1], history["batch_loss"][seen]))
 
 
+# --- every exercise: is a headline one lucky or unlucky step? ------------------
+
+
+def end_range(
+    history: training.History, epoch: int | None = None, epochs: int = 5, column: str = "test_accuracy"
+) -> dict:
+    """The range of ``column`` over the last ``epochs`` epochs of a run up to
+    the end of ``epoch`` (default: the last), at every evaluation point
+    recorded in them: a guard on a headline read at one step, which a last
+    mini-batch update can move.
+
+    Returns
+    -------
+    dict
+        ``value``: ``column`` at the end of ``epoch``; ``min`` and ``max``
+        over the window; ``spread_points``: ``max - min`` in percentage
+        points; ``from_epoch`` and ``to_epoch``: the first and last epoch of
+        the window (fewer than ``epochs`` when the run is shorter);
+        ``points``: the evaluation points in it.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be 1 or more, got {epochs}")
+    ends = history.epoch_ends()
+    epoch = len(ends) if epoch is None else epoch
+    if not 1 <= epoch <= len(ends):
+        raise ValueError(f"the run has {len(ends)} epoch ends; epoch {epoch} is not one of them")
+    first = max(1, epoch - epochs + 1)
+    at = history["epoch"]
+    window = (at > first - 1) & (at <= epoch)
+    values = history[column][window]
+    return {
+        "value": float(history[column][ends[epoch - 1]]),
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "spread_points": float(100 * (values.max() - values.min())),
+        "from_epoch": first,
+        "to_epoch": epoch,
+        "points": int(window.sum()),
+    }
+
+
 # --- Exercise 2: the ladder in the mini-batch accuracy --------------------------
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlia_a2 import checkpoint, training
+from dlia_a2 import analysis, checkpoint, training
 from dlia_a2.progress import bar as progress_bar
 from dlia_a2.progress import terminal_note, terminal_progress
 from dlia_a2.training import TrainConfig
@@ -402,10 +402,13 @@ def at_epoch(history: training.History, epoch: int, names=("train", "test")) -> 
     return {f"{s}_{m}": float(history[f"{s}_{m}"][i]) for s in names for m in ("loss", "accuracy")}
 
 
-def long_run_summary(history: training.History, short_epochs: int) -> dict:
+def long_run_summary(history: training.History, short_epochs: int, guard_epochs: int = 5) -> dict:
     """What a long run shows: the results after ``short_epochs`` and at the
-    end, the first epoch with every training image right (None if never),
-    and the epoch of the lowest test loss, with that loss."""
+    end (the weights of that step: the last iterate), the first epoch with
+    every training image right (None if never), and the epoch of the lowest
+    test loss, with that loss. ``short_range`` and ``last_range`` guard the
+    two readings: :func:`analysis.end_range` of the test accuracy over the
+    ``guard_epochs`` epochs up to each."""
     ends = history.epoch_ends()
     test_loss, train_accuracy = history["test_loss"][ends], history["train_accuracy"][ends]
     perfect = np.flatnonzero(train_accuracy == 1.0)
@@ -420,6 +423,8 @@ def long_run_summary(history: training.History, short_epochs: int) -> dict:
         "min_test_loss": float(test_loss.min()),
         "overfits": bool(np.argmin(test_loss) + 1 < epochs),
         "accuracy_change_points": 100 * (last["test_accuracy"] - short["test_accuracy"]),
+        "short_range": analysis.end_range(history, short_epochs, guard_epochs),
+        "last_range": analysis.end_range(history, epochs, guard_epochs),
     }
 
 
@@ -431,6 +436,37 @@ def spread(values) -> dict:
         "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
         "min": float(a.min()),
         "max": float(a.max()),
+    }
+
+
+def seed_summary(histories: dict, epoch: int, guard_epochs: int = 5) -> dict:
+    """Runs that differ only in their seed, each read at the end of ``epoch``
+    (its weights at that step), as the report records them.
+
+    Returns
+    -------
+    dict
+        ``seed_test_accuracy``: per seed (as a string); ``seed_mean``,
+        ``seed_std``, ``seed_min``, ``seed_max``: their :func:`spread`;
+        ``seed_range``: the guard, the lowest (``min``) and highest
+        (``max``) test accuracy of any of the runs at any evaluation point
+        of the ``guard_epochs`` epochs up to ``epoch`` (from ``from_epoch``
+        to ``to_epoch``), as :func:`analysis.end_range` reads them.
+    """
+    if not histories:
+        raise ValueError("no runs to summarise")
+    ranges = {str(s): analysis.end_range(h, epoch, guard_epochs) for s, h in histories.items()}
+    accuracy = {s: r["value"] for s, r in ranges.items()}
+    window = next(iter(ranges.values()))
+    return {
+        "seed_test_accuracy": accuracy,
+        **{f"seed_{k}": v for k, v in spread(list(accuracy.values())).items()},
+        "seed_range": {
+            "min": min(r["min"] for r in ranges.values()),
+            "max": max(r["max"] for r in ranges.values()),
+            "from_epoch": window["from_epoch"],
+            "to_epoch": window["to_epoch"],
+        },
     }
 
 
@@ -500,6 +536,46 @@ def _at(curves: dict, epoch: int) -> dict:
     return {k: v[i] for k, v in curves.items() if k != "epoch"}
 
 
+# the validation score an epoch can be chosen on, and the other one
+MONITORS = {"val_accuracy": "val_loss", "val_loss": "val_accuracy"}
+
+
+def compare_monitors(runs) -> dict:
+    """How the epochs chosen on one validation score compare with those the
+    other would have chosen, over runs of :func:`regularisation_study`
+    (its ``settings`` and the chosen setting's other ``seeds``: each with
+    ``chosen_epoch``, ``test_accuracy`` there and ``other_monitor``).
+
+    Returns
+    -------
+    dict
+        ``later``, ``same``, ``earlier``: how many runs had their epoch
+        chosen later, at the same epoch or earlier than the other score
+        would have chosen; ``of``: the number of runs;
+        ``test_accuracy_gain_points``: the test accuracy at the chosen
+        epochs minus that at the other score's, in percentage points, mean
+        over the runs (``min`` and ``max`` too).
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("no runs to compare")
+    later = same = earlier = 0
+    gains = []
+    for r in runs:
+        other = r["other_monitor"]
+        later += r["chosen_epoch"] > other["chosen_epoch"]
+        same += r["chosen_epoch"] == other["chosen_epoch"]
+        earlier += r["chosen_epoch"] < other["chosen_epoch"]
+        gains.append(100 * (r["test_accuracy"] - other["test_accuracy"]))
+    return {
+        "later": later,
+        "same": same,
+        "earlier": earlier,
+        "of": len(runs),
+        "test_accuracy_gain_points": {"mean": float(np.mean(gains)), "min": min(gains), "max": max(gains)},
+    }
+
+
 def regularisation_study(
     base: TrainConfig,
     settings: dict,
@@ -511,7 +587,7 @@ def regularisation_study(
     y_test: np.ndarray,
     checkpoint_dir,
     seeds=(0,),
-    monitor: str = "val_loss",
+    monitor: str = "val_accuracy",
     patience: int = 0,
     train_curve: bool = False,
     workers: int = 1,
@@ -525,9 +601,10 @@ def regularisation_study(
        ``{"dropout": {"dropout": 0.3, "input_dropout": 0.2}, "weight decay":
        {"weight_decay": 5e-4}}``) are trained on ``X_fit`` with seed
        ``seeds[0]``. Every run keeps the weights of its epoch with the best
-       ``monitor``, ``"val_loss"`` or ``"val_accuracy"`` (early stopping,
+       ``monitor``, ``"val_accuracy"`` or ``"val_loss"`` (early stopping,
        ``keep_best``), and stops after ``patience`` epochs without a better
-       one (0: it runs all ``base.epochs``, so the curves show what follows).
+       one (0: it runs all ``base.epochs``, so the curves show what follows,
+       and the epoch the other score would have chosen is known too).
     2. The setting (or ``"none"``) with the highest validation accuracy at its
        chosen epoch is chosen (ties: the lower validation loss there, then
        the first); it is trained again with each of the other ``seeds``.
@@ -541,16 +618,24 @@ def regularisation_study(
     Returns
     -------
     dict, plain data (JSON-ready):
-        ``monitor``, ``epochs``;
+        ``monitor``, ``epochs``, ``n_val`` (validation images);
         ``settings``: per name (``"none"`` first), ``changes``, ``config``,
         ``chosen_epoch``, ``at_chosen_epoch`` (``val_loss``, ``val_accuracy``,
         ``test_loss``, ``test_accuracy``, and ``train_*`` with
-        ``train_curve``) and ``last`` (the same at the last epoch);
+        ``train_curve``), ``last`` (the same at the last epoch) and
+        ``other_monitor``: the epoch the other validation score would have
+        chosen (``monitor`` and ``chosen_epoch``) and the same values there;
+        ``monitors``: :func:`compare_monitors` of every run: the settings
+        and the chosen setting's other seeds;
         ``curves``: per name, :func:`epoch_curves` of its run;
-        ``chosen``: the name chosen on validation;
+        ``chosen``: the name chosen on validation; ``runner_up``: the next
+        best (None without settings); ``val_accuracy_se``: the standard
+        error of the chosen setting's validation accuracy,
+        ``sqrt(p (1 - p) / n_val)``, the scale on which two settings' scores
+        can be told apart;
         ``seeds``: per seed (as a string), the chosen setting's
         ``chosen_epoch``, ``test_accuracy`` and ``test_loss`` at that epoch,
-        and ``last_test_accuracy``;
+        ``last_test_accuracy`` and ``other_monitor``;
         ``test_accuracy``: :func:`spread` of the seeds' test accuracies at
         their chosen epochs; ``last_test_accuracy``: the same at the last.
     """
@@ -558,6 +643,8 @@ def regularisation_study(
         raise ValueError(f"{NO_REGULARISATION!r} names the run without regularisation; choose other names")
     if not seeds:
         raise ValueError("seeds needs at least one seed")
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
     names = [NO_REGULARISATION, *settings]
     configs = {NO_REGULARISATION: base.replace(keep_best=monitor, patience=patience)}
     for name, changes in settings.items():
@@ -573,14 +660,15 @@ def regularisation_study(
             configs[name], seed, folder / f"{slug}-seed{seed}", (X_fit, y_fit), sets, f"{label}, {name}, seed {seed}"
         )
 
-    def chosen_epoch(history: training.History) -> int:
-        return int(history["epoch"][history.best(monitor)])
+    def chosen_epoch(history: training.History, score: str = monitor) -> int:
+        return int(history["epoch"][history.best(score)])
 
     first = train_runs({n: run(n, seeds[0]) for n in names}, workers, scheduler)
-    out = {"monitor": monitor, "epochs": base.epochs, "settings": {}, "curves": {}}
+    out = {"monitor": monitor, "epochs": base.epochs, "n_val": len(y_val), "settings": {}, "curves": {}}
     for name in names:
         history = first[name][1]
         curves, epoch = epoch_curves(history), chosen_epoch(history)
+        other = chosen_epoch(history, MONITORS[monitor])
         out["curves"][name] = curves
         out["settings"][name] = {
             "changes": dict(settings.get(name, {})),
@@ -588,21 +676,30 @@ def regularisation_study(
             "chosen_epoch": epoch,
             "at_chosen_epoch": _at(curves, epoch),
             "last": _at(curves, int(curves["epoch"][-1])),
+            "other_monitor": {"monitor": MONITORS[monitor], "chosen_epoch": other, **_at(curves, other)},
         }
     score = {n: s["at_chosen_epoch"] for n, s in out["settings"].items()}
-    chosen = max(names, key=lambda n: (score[n]["val_accuracy"], -score[n]["val_loss"], -names.index(n)))
+    ranked = sorted(names, key=lambda n: (-score[n]["val_accuracy"], score[n]["val_loss"], names.index(n)))
+    chosen = ranked[0]
     out["chosen"] = chosen
+    p = score[chosen]["val_accuracy"]
+    out["val_accuracy_se"] = float(np.sqrt(p * (1 - p) / len(y_val)))
+    out["runner_up"] = ranked[1] if len(ranked) > 1 else None
     more = train_runs({s: run(chosen, s) for s in seeds[1:]}, workers, scheduler) if len(seeds) > 1 else {}
     histories = {seeds[0]: first[chosen][1], **{s: h for s, (_, h) in more.items()}}
     out["seeds"] = {}
     for seed in seeds:
         curves, epoch = epoch_curves(histories[seed]), chosen_epoch(histories[seed])
+        other = chosen_epoch(histories[seed], MONITORS[monitor])
         out["seeds"][str(seed)] = {
             "chosen_epoch": epoch,
             "test_accuracy": _at(curves, epoch)["test_accuracy"],
             "test_loss": _at(curves, epoch)["test_loss"],
             "last_test_accuracy": curves["test_accuracy"][-1],
+            "other_monitor": {"monitor": MONITORS[monitor], "chosen_epoch": other, **_at(curves, other)},
         }
+    runs = [{**s, "test_accuracy": s["at_chosen_epoch"]["test_accuracy"]} for s in out["settings"].values()]
+    out["monitors"] = compare_monitors(runs + [out["seeds"][str(seed)] for seed in seeds[1:]])
     out["test_accuracy"] = spread([s["test_accuracy"] for s in out["seeds"].values()])
     out["last_test_accuracy"] = spread([s["last_test_accuracy"] for s in out["seeds"].values()])
     return out
@@ -610,11 +707,16 @@ def regularisation_study(
 
 def regularisation_table(study: dict):
     """Rows, headers and formats of the table of :func:`regularisation_study`:
-    each setting at its epoch chosen on validation, and at the last epoch."""
-    headers = ["setting", "chosen epoch", "val. loss", "val. accuracy", "test accuracy", "test accuracy, last epoch"]
+    each setting at its epoch chosen on validation, where the other
+    validation score would have stopped it, and at the last epoch. The
+    column "epoch" is the epoch chosen on ``study["monitor"]``."""
+    score = {"val_accuracy": "val. accuracy", "val_loss": "val. loss"}
+    chosen_on, other = score[study["monitor"]], score[MONITORS[study["monitor"]]]
+    headers = ["setting", "epoch", chosen_on, "test accuracy", f"epoch by {other}", "test accuracy there",
+               "test accuracy, last epoch"]  # fmt: skip
     rows = [
-        (name, s["chosen_epoch"], s["at_chosen_epoch"]["val_loss"], s["at_chosen_epoch"]["val_accuracy"],
-         s["at_chosen_epoch"]["test_accuracy"], s["last"]["test_accuracy"])
+        (name, s["chosen_epoch"], s["at_chosen_epoch"][study["monitor"]], s["at_chosen_epoch"]["test_accuracy"],
+         s["other_monitor"]["chosen_epoch"], s["other_monitor"]["test_accuracy"], s["last"]["test_accuracy"])
         for name, s in study["settings"].items()
     ]  # fmt: skip
-    return rows, headers, {h: "{:.4f}" for h in headers[2:]}
+    return rows, headers, {h: "{:.4f}" for h in (chosen_on, "test accuracy", "test accuracy there", headers[-1])}

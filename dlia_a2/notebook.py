@@ -75,6 +75,8 @@ class Section:
     def figure(self, fig, name: str, caption: str, width: int | None = None) -> None:
         """Save ``fig`` as ``name.png`` and ``name.svg`` and show it with a
         numbered caption ("Figure 2.1. ..."); ``last_label`` holds the label.
+        The HTML figure carries ``data-name="name"``, by which the report's
+        print style can size one figure.
         Shown at most ``width`` pixels wide (default: 100 per inch of the
         figure, so that small figures stay small on the page)."""
         from IPython.display import HTML, display
@@ -90,7 +92,7 @@ class Section:
         b64 = base64.b64encode(png).decode()
         display(
             HTML(
-                f'<figure class="report-figure" id="fig-{self.number}-{self.figures}">'
+                f'<figure class="report-figure" id="fig-{self.number}-{self.figures}" data-name="{name}">'
                 f'<img src="data:image/png;base64,{b64}" style="max-width:{width}px;width:100%" '
                 f'alt="{html.escape(caption)}"/>'
                 f"<figcaption><b>{label}.</b> {caption}</figcaption></figure>"

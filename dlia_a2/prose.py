@@ -38,6 +38,22 @@ def signed(x: float, digits: int = 2) -> str:
     return f"{x:+.{digits}f}"
 
 
+def points(x: float, digits: int = 2) -> str:
+    """A difference of two accuracies in percentage points, without the
+    word: 0.00571 -> '0.57' (the prose says "points")."""
+    return f"{100 * x:.{digits}f}"
+
+
+# the names a reader knows the data sets by
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+
+
+def dataset(name: str) -> str:
+    """A data set's name as a reader writes it: 'fashion-mnist' ->
+    'Fashion-MNIST'; a name it does not know is left as it is."""
+    return DATASET_TITLES.get(name, name)
+
+
 def g(x: float) -> str:
     """The shortest form of a setting: 0.050 -> '0.05', 1e-06 -> '1e-06'."""
     return f"{x:g}"
@@ -55,7 +71,18 @@ def listing(xs, fmt=str) -> str:
 
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
-_ENV.filters.update(pct=pct, num=num, sci=sci, count=count, signed=signed, g=g, plural=plural, listing=listing)
+_ENV.filters.update(
+    pct=pct,
+    num=num,
+    sci=sci,
+    count=count,
+    signed=signed,
+    points=points,
+    dataset=dataset,
+    g=g,
+    plural=plural,
+    listing=listing,
+)
 
 
 def has_placeholders(markdown: str) -> bool:

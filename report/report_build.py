@@ -269,6 +269,7 @@ def merge(notebooks: list[Path], title: str, subtitle: str, appendix_md: str, va
                 if not cell.outputs:
                     continue
             cells.append(cell)
+    cells = _headings_into_next_output(cells)
     toc.append((1, "A", "Reproducibility", "sec-appendix"))
     toc_html = ['<nav class="toc"><h2>Contents</h2><ul>']
     for level, num, text, anchor in toc:
@@ -289,6 +290,34 @@ def merge(notebooks: list[Path], title: str, subtitle: str, appendix_md: str, va
         "title": title,
     }
     return merged
+
+
+_HEADING_HTML = re.compile(r"^<h\d[^>]*>.*</h\d>$")
+
+
+def _headings_into_next_output(cells: list) -> list:
+    """A Markdown cell of headings only, followed by a code cell, moves into
+    that cell's first output (a figure or a table), so that the printed
+    heading and what it introduces are one block a page cannot split.
+    Chromium prints them as two cells and ignores ``break-after: avoid``
+    between cells: the heading of section 3.5 sat alone at a page's foot."""
+    out = []
+    for cell in cells:
+        prev = out[-1] if out else None
+        heading_only = (
+            prev is not None
+            and prev.cell_type == "markdown"
+            and prev.source.strip()
+            and all(_HEADING_HTML.match(line) for line in prev.source.splitlines() if line.strip())
+        )
+        first = cell.get("outputs", [{}])[0].get("data", {}) if cell.cell_type == "code" else {}
+        if heading_only and ("text/html" in first or "text/markdown" in first):
+            kind = "text/html" if "text/html" in first else "text/markdown"
+            first[kind] = prev.source.strip() + "\n\n" + first[kind]
+            out[-1] = cell
+        else:
+            out.append(cell)
+    return out
 
 
 def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> str:
@@ -468,39 +497,54 @@ README_START, README_END = "<!-- results-table -->", "<!-- /results-table -->"
 
 
 def readme_table(build: Path) -> str:
-    """The README's results table, from a build's metrics.json."""
+    """The README's results table, from a build's metrics.json: each result
+    with the weights it was read from (the last iterate of a run, or the
+    epoch chosen on validation) and, for a last iterate, the range of the
+    test accuracy over the epochs before it."""
     m = json.loads((build / "metrics.json").read_text())
     env = json.loads((build / "environment.json").read_text())
     nb = m["notebooks"]
     e1, e2, e3 = nb["1_partial_derivatives"], nb["2_one_layer"], nb["3_multilayer"]
     p2, p3 = e2["parameters"], e3["parameters"]
-    ch, runs, reg = e3["chosen"], e3["long_runs"], e3["regularisation"]
+    ch, runs, reg, summary = e3["chosen"], e3["long_runs"], e3["regularisation"], e3["summary"]
     s, l = str(p3["short_epochs"]), str(p3["epochs"])
     arch = lambda sizes: "-".join(map(str, sizes))
+    pct = lambda x: f"{x:.2%}"
+    between = lambda r: f"{pct(r['min'])}–{pct(r['max'])} over epochs {r['from_epoch']}–{r['to_epoch']}"
+    n_all = e3["n_fit_images"] + reg["n_val"]
+
+    def long_run(name: str) -> str:
+        sm = summary[name]
+        return (
+            f"last iterates after {s} and {l} epochs | {pct(runs[name][s]['test_accuracy'])} and "
+            f"{pct(runs[name][l]['test_accuracy'])} ({between(sm['short_range'])}; {between(sm['last_range'])}) |"
+        )
+
+    r2 = e2["test_accuracy_range"]
     rows = [
-        "| exercise | network and training | result |",
-        "|---|---|---|",
+        "| exercise | network and training | weights read | test result |",
+        "|---|---|---|---|",
         f"| 1 | gradient of the mean cross-entropy, formula vs. centred finite differences "
-        f"({e1['n_pairs']} weights, 10 biases, {e1['n_samples']} images, float64) | largest "
+        f"({e1['n_pairs']} weights, 10 biases, {e1['n_samples']} images, float64) | — | largest "
         f"relative error {e1['max_rel_error_formula_vs_fd']:.1e} |",
-        f"| 2 | 784-10 softmax, SGD, learning rate {p2['learning_rate']:g}, batch "
-        f"{p2['batch_size']}, {p2['epochs']} epochs | test accuracy "
-        f"**{e2['test_accuracy']:.2%}** |",
-        f"| 3 | chosen on validation: {arch(ch['layer_sizes'])} {ch['activation']}, "
-        f"learning rate {ch['learning_rate']:g}, batch {ch['batch_size']}, {ch['init']} init | "
-        f"test accuracy {runs['chosen'][s]['test_accuracy']:.2%} after {s} epochs, "
-        f"{runs['chosen'][l]['test_accuracy']:.2%} after {l}; over "
-        f"{len(p3['seeds'])} seeds at {p3['seed_epochs']} epochs **{e3['seed_mean']:.2%} ± "
-        f"{e3['seed_std']:.2%}** |",
+        f"| 2 | 784-10 softmax, SGD, learning rate {p2['learning_rate']:g}, batch {p2['batch_size']}, "
+        f"{p2['epochs']} epochs on {e2['n_train_images']:,} training images | last iterate | accuracy "
+        f"**{pct(e2['test_accuracy'])}** ({pct(r2['min'])}–{pct(r2['max'])} at the {r2['points']} evaluation "
+        f"points of epochs {r2['from_epoch']}–{r2['to_epoch']}) |",
+        f"| 3 | chosen on validation: {arch(ch['layer_sizes'])} {ch['activation']}, learning rate "
+        f"{ch['learning_rate']:g}, batch {ch['batch_size']}, {ch['init']} init, on {n_all:,} training images "
+        f"(the validation images included) | {long_run('chosen')}",
+        f"| 3 | the same with {len(p3['seeds'])} seeds, {p3['seed_epochs']} epochs | last iterates | mean ± sd "
+        f"**{pct(e3['seed_mean'])} ± {pct(e3['seed_std'])}** (any run: {between(e3['seed_range'])}) |",
         f"| 3 | the reference hand-in's: 784-{'-'.join(map(str, p3['reference_hidden_sizes']))}-10 "
         f"ReLU, learning rate {p3['reference_learning_rate']:g}, batch "
-        f"{p3['reference_batch_size']}, N(0, 0.01²) init | test accuracy "
-        f"{runs['reference'][s]['test_accuracy']:.2%} after {s} epochs, "
-        f"{runs['reference'][l]['test_accuracy']:.2%} after {l} |",
+        f"{p3['reference_batch_size']}, N(0, 0.01²) init | {long_run('reference')}",
         f"| 3 | regularised, chosen on validation among weight decay {p3['regularisation_weight_decay']:g}, "
-        f"dropout {p3['regularisation_dropout']:g} and both: {reg['chosen']}, "
-        f"{p3['regularisation_epochs']} epochs on the training split, weights of the validation-chosen epoch | "
-        f"over {len(reg['seeds'])} seeds **{reg['test_accuracy']['mean']:.2%} ± {reg['test_accuracy']['std']:.2%}** |",
+        f"dropout {p3['regularisation_dropout']:g} and both: {reg['chosen']}, {p3['regularisation_epochs']} "
+        f"epochs on the {e3['n_fit_images']:,} images of the training split, {len(reg['seeds'])} seeds | "
+        f"each run's epoch of highest {reg['monitor'].replace('val_', 'validation ')} (early stopping) | "
+        f"mean ± sd **{pct(reg['test_accuracy']['mean'])} ± {pct(reg['test_accuracy']['std'])}** "
+        f"(last iterates: {pct(reg['last_test_accuracy']['mean'])}) |",
         "",
         f"Built {env['built']} from commit `{env['git_commit'][:10]}` on {env['cpu']} ({env['cores']} cores).",
     ]

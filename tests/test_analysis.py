@@ -29,6 +29,41 @@ def test_loss_order_names_the_pattern(test, train, pattern, share, cross):
     assert order == {"share_below": pytest.approx(share), "cross_epoch": cross, "pattern": pattern}
 
 
+def history_of_accuracies(per_epoch, points_per_epoch=1):
+    """A run with ``points_per_epoch`` evaluations an epoch (the last at its
+    end), each with the test accuracy given, epoch by epoch."""
+    h = training.History(("test",), points_per_epoch)
+    for e, accuracies in enumerate(per_epoch):
+        for k, a in enumerate(np.atleast_1d(accuracies), start=1):
+            h.append(iteration=e * points_per_epoch + k, epoch=e + k / points_per_epoch, batch_loss=0.0,
+                     batch_accuracy=0.0, test_loss=0.0, test_accuracy=a)  # fmt: skip
+    return h
+
+
+def test_end_range_catches_an_unlucky_last_step():
+    # the last epoch ends on a bad step; the window shows how far it is from the rest
+    h = history_of_accuracies([0.80, 0.90, 0.91, 0.92, 0.90, 0.70])
+    r = analysis.end_range(h, epochs=3)
+    assert r == {"value": 0.70, "min": 0.70, "max": 0.92, "spread_points": pytest.approx(22.0),
+                 "from_epoch": 4, "to_epoch": 6, "points": 3}  # fmt: skip
+    # read at an earlier epoch, the window ends there
+    r = analysis.end_range(h, epoch=4, epochs=2)
+    assert (r["value"], r["min"], r["max"], r["from_epoch"], r["points"]) == (0.92, 0.91, 0.92, 3, 2)
+
+
+def test_end_range_uses_every_point_of_the_window_and_clips_at_the_start():
+    # two evaluations an epoch: the one inside the epoch counts too
+    h = history_of_accuracies([[0.5, 0.6], [0.95, 0.7], [0.8, 0.9]], points_per_epoch=2)
+    r = analysis.end_range(h, epochs=2)
+    assert (r["min"], r["max"], r["value"], r["points"]) == (0.7, 0.95, 0.9, 4)
+    r = analysis.end_range(h, epoch=2, epochs=5)  # only two epochs to look back on
+    assert (r["from_epoch"], r["points"], r["min"]) == (1, 4, 0.5)
+    with pytest.raises(ValueError, match="epoch 4"):
+        analysis.end_range(h, epoch=4)
+    with pytest.raises(ValueError, match="epochs must be 1 or more"):
+        analysis.end_range(h, epochs=0)
+
+
 def test_nearest_centroid_classifies_separated_clusters():
     X = np.array([[0.0, 0], [0, 1], [10, 10], [10, 11]])
     y = np.array([3, 3, 7, 7])

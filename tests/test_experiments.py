@@ -193,6 +193,26 @@ def test_long_run_summary_finds_overfitting_and_first_perfect_epoch():
     assert s["first_perfect_epoch"] == 3 and s["min_test_loss_epoch"] == 3 and s["overfits"]
     assert s["short"]["test_accuracy"] == pytest.approx(0.92) and s["last"]["test_loss"] == 0.3
     assert s["accuracy_change_points"] == pytest.approx(3.0)
+    # the guards: the test accuracy over the epochs up to each reading
+    assert (s["short_range"]["from_epoch"], s["short_range"]["to_epoch"]) == (1, 2)
+    assert s["last_range"]["min"] == pytest.approx(0.91) and s["last_range"]["max"] == pytest.approx(0.95)
+    assert ex.long_run_summary(h, short_epochs=2, guard_epochs=2)["last_range"]["from_epoch"] == 4
+
+
+def test_seed_summary_reads_each_run_at_the_epoch_and_guards_it():
+    def run(accuracies):
+        h = training.History(("test",), 1)
+        for e, a in enumerate(accuracies, start=1):
+            h.append(iteration=e, epoch=float(e), batch_loss=0.0, batch_accuracy=0.0, test_loss=0.0, test_accuracy=a)
+        return h
+
+    # seed 0 is a longer run, read at epoch 3 like the others
+    s = ex.seed_summary({0: run([0.5, 0.9, 0.92, 0.99]), 1: run([0.6, 0.95, 0.90]), 2: run([0.7, 0.8, 0.94])}, 3, 2)
+    assert s["seed_test_accuracy"] == {"0": 0.92, "1": 0.90, "2": 0.94}
+    assert s["seed_mean"] == pytest.approx(0.92) and s["seed_min"] == 0.90 and s["seed_max"] == 0.94
+    assert s["seed_range"] == {"min": 0.8, "max": 0.95, "from_epoch": 2, "to_epoch": 3}
+    with pytest.raises(ValueError, match="no runs"):
+        ex.seed_summary({}, 3)
 
 
 def test_spread_of_one_value_has_zero_std():
@@ -239,14 +259,26 @@ def test_regularisation_study_chooses_on_validation_and_reports_test(tmp_path):
     base, X, y, Xv, yv, Xt, yt = overfitting_blobs()
     study = ex.regularisation_study(base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path / "a", seeds=(0, 1), workers=1)
     assert list(study["settings"]) == ["none", "dropout 0.5", "weight decay"]
+    assert study["monitor"] == "val_accuracy" and study["n_val"] == len(yv)
     for name, s in study["settings"].items():
         c = study["curves"][name]
         assert c["epoch"] == [float(e) for e in range(1, 13)]
-        assert s["chosen_epoch"] == int(np.argmin(c["val_loss"])) + 1  # early stopping on validation loss
+        # early stopping on validation accuracy, the earliest of equals
+        assert s["chosen_epoch"] == int(np.argmax(c["val_accuracy"])) + 1
         assert s["at_chosen_epoch"]["test_accuracy"] == c["test_accuracy"][s["chosen_epoch"] - 1]
         assert s["last"]["test_loss"] == c["test_loss"][-1]
+        # and where the validation loss would have stopped the same run
+        other = s["other_monitor"]
+        assert other["monitor"] == "val_loss" and other["chosen_epoch"] == int(np.argmin(c["val_loss"])) + 1
+        assert other["test_accuracy"] == c["test_accuracy"][other["chosen_epoch"] - 1]
+    assert study["monitors"]["of"] == 4  # the three settings and the chosen one's second seed
+    assert study["seeds"]["1"]["other_monitor"]["monitor"] == "val_loss"
     score = {n: s["at_chosen_epoch"]["val_accuracy"] for n, s in study["settings"].items()}
     assert score[study["chosen"]] == max(score.values())
+    assert study["runner_up"] in score and study["runner_up"] != study["chosen"]
+    assert score[study["runner_up"]] == max(v for n, v in score.items() if n != study["chosen"])
+    p = score[study["chosen"]]
+    assert study["val_accuracy_se"] == pytest.approx(np.sqrt(p * (1 - p) / len(yv)))
     assert list(study["seeds"]) == ["0", "1"]
     chosen = study["settings"][study["chosen"]]
     assert study["seeds"]["0"]["test_accuracy"] == chosen["at_chosen_epoch"]["test_accuracy"]
@@ -270,18 +302,35 @@ def test_regularisation_study_chooses_on_validation_and_reports_test(tmp_path):
     assert again == study
 
 
-def test_regularisation_study_with_accuracy_monitor_and_patience(tmp_path):
+def test_regularisation_study_with_loss_monitor_and_patience(tmp_path):
     base, X, y, Xv, yv, Xt, yt = overfitting_blobs()
     study = ex.regularisation_study(
-        base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path, monitor="val_accuracy", patience=2, train_curve=True, workers=1
+        base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path, monitor="val_loss", patience=2, train_curve=True, workers=1
     )
     for name, s in study["settings"].items():
         c = study["curves"][name]
-        assert s["chosen_epoch"] == int(np.argmax(c["val_accuracy"])) + 1
+        assert s["chosen_epoch"] == int(np.argmin(c["val_loss"])) + 1
         assert len(c["epoch"]) <= s["chosen_epoch"] + 2  # stopped 2 epochs after its best
         assert "train_loss" in c
+        assert s["other_monitor"]["chosen_epoch"] == int(np.argmax(c["val_accuracy"])) + 1
     with pytest.raises(ValueError, match="names the run without regularisation"):
         ex.regularisation_study(base, {"none": {}}, X, y, Xv, yv, Xt, yt, tmp_path)
+    with pytest.raises(ValueError, match="monitor must be one of"):
+        ex.regularisation_study(base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path, monitor="test_accuracy")
+
+
+def test_compare_monitors_counts_later_epochs_and_the_test_accuracy_gained():
+    def run(epoch, accuracy, other_epoch, other_accuracy):
+        return {"chosen_epoch": epoch, "test_accuracy": accuracy,
+                "other_monitor": {"chosen_epoch": other_epoch, "test_accuracy": other_accuracy}}  # fmt: skip
+
+    c = ex.compare_monitors([run(17, 0.9809, 14, 0.9799), run(30, 0.98, 30, 0.98), run(5, 0.97, 9, 0.975)])
+    assert (c["later"], c["same"], c["earlier"], c["of"]) == (1, 1, 1, 3)
+    gain = c["test_accuracy_gain_points"]
+    assert gain["mean"] == pytest.approx((0.1 + 0 - 0.5) / 3) and gain["max"] == pytest.approx(0.1)
+    assert gain["min"] == pytest.approx(-0.5)
+    with pytest.raises(ValueError, match="no runs"):
+        ex.compare_monitors([])
 
 
 def test_search_label_names_the_regularisation():
@@ -293,6 +342,15 @@ def test_search_label_names_the_regularisation():
 
 def test_regularisation_table_reads_each_setting_at_its_chosen_epoch():
     at = {"val_loss": 0.1, "val_accuracy": 0.97, "test_accuracy": 0.96}
-    study = {"settings": {"none": {"chosen_epoch": 3, "at_chosen_epoch": at, "last": {"test_accuracy": 0.95}}}}
-    rows, headers, fmt = ex.regularisation_table(study)
-    assert rows == [("none", 3, 0.1, 0.97, 0.96, 0.95)] and len(headers) == 6 and set(fmt) == set(headers[2:])
+    other = {"monitor": "val_loss", "chosen_epoch": 2, "test_accuracy": 0.955}
+    setting = {"chosen_epoch": 3, "at_chosen_epoch": at, "last": {"test_accuracy": 0.95}, "other_monitor": other}
+    rows, headers, fmt = ex.regularisation_table({"monitor": "val_accuracy", "settings": {"none": setting}})
+    assert rows == [("none", 3, 0.97, 0.96, 2, 0.955, 0.95)] and len(headers) == len(set(headers)) == 7
+    assert headers[1:3] == ["epoch", "val. accuracy"] and headers[4] == "epoch by val. loss"
+    assert set(fmt) == {headers[i] for i in (2, 3, 5, 6)}  # the epochs are whole numbers
+    # chosen on the loss, the table says so and shows the loss
+    other = {"monitor": "val_accuracy", "chosen_epoch": 4, "test_accuracy": 0.965}
+    rows, headers, _ = ex.regularisation_table(
+        {"monitor": "val_loss", "settings": {"none": {**setting, "other_monitor": other}}}
+    )
+    assert rows[0][2] == 0.1 and headers[2] == "val. loss" and headers[4] == "epoch by val. accuracy"

@@ -176,3 +176,31 @@ def test_regularisation_curves_side_by_side_on_one_scale():
     assert [line.get_xdata()[0] for line in left.get_lines() if line.get_linestyle() == ":"] == [7]
     one_epoch = plots.regularisation_curves({"a": {"epoch": [1], "test_loss": [0.3]}})
     assert all(visible_curves(one_epoch))
+
+
+def legend_overlaps(fig) -> list:
+    """The axes a figure's legends (of the figure or of an axis) cover."""
+    fig.draw_without_rendering()
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    boxes = [legend.get_window_extent() for legend in legends]
+    return [ax for ax in fig.axes for box in boxes if box.overlaps(ax.get_window_extent())]
+
+
+def test_curve_legends_sit_below_the_axes_not_on_the_curves():
+    h = History(("train", "test"), 10)
+    for e in range(1, 31):  # accuracies low on the scale, where a lower-right legend would sit on them
+        h.append(iteration=10 * e, epoch=float(e), batch_loss=0.5, batch_accuracy=0.8, train_loss=0.4,
+                 train_accuracy=0.86, test_loss=0.45, test_accuracy=0.84)  # fmt: skip
+    for batch in (True, False):
+        fig = plots.training_curves(h, x="epoch", batch=batch)
+        assert len(fig.legends) == 1 and not legend_overlaps(fig)
+        assert len(fig.legends[0].get_texts()) == (3 if batch else 2)
+    run = {"epoch": [1, 2, 3], "val_loss": [0.5, 0.4, 0.45], "test_loss": [0.6, 0.5, 0.55]}
+    fig = plots.regularisation_curves({"none": run, "dropout": run}, {"none": 2, "dropout": 2})
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["validation set", "test set", "epoch chosen on validation"] and not legend_overlaps(fig)
+
+
+def test_the_legend_check_can_fail():
+    fig = plots.lines([1, 2], {"a": [1, 2]}, "x", "y")  # a legend inside its axis
+    assert legend_overlaps(fig)

@@ -31,3 +31,11 @@ def test_verdicts_branch_on_recorded_values():
 def test_listing_and_plural():
     assert prose.listing([1, 2, 3]) == "1, 2 and 3" and prose.listing(["a"]) == "a"
     assert prose.plural(2, "seed") == "2 seeds"
+
+
+def test_points_and_data_set_names():
+    metrics = {"low": 0.988, "mean": 0.9823333, "parameters": {"dataset": "fashion-mnist"}}
+    text = "{{ (low - mean) | points }} points below, on {{ parameters.dataset | dataset }}"
+    assert prose.fill(text, metrics) == "0.57 points below, on Fashion-MNIST"
+    assert prose.dataset("mnist") == "MNIST" and prose.dataset("emnist") == "emnist"
+    assert prose.points(-0.0005, 3) == "-0.050"

@@ -169,3 +169,24 @@ def test_title_on_one_line(built):
     needs("pdftotext")
     lines = pdf_lines(built / "report.pdf")
     assert "Deep Learning for Image Analysis: Assignment 2" in lines[:3]
+
+
+def test_readme_table_says_which_weights_each_result_comes_from(built, metrics):
+    table = report_build.readme_table(built)
+    header, _, ex2, chosen, seeds, reference, regularised = [
+        line for line in table.splitlines() if line.startswith("| ")
+    ]
+    assert header.split(" | ")[2] == "weights read"
+    nb2, nb3 = metrics["notebooks"]["2_one_layer"], metrics["notebooks"]["3_multilayer"]
+    p3 = nb3["parameters"]
+    # every last iterate stands beside its guard, the range over the epochs before it
+    assert "last iterate" in ex2 and f"{nb2['test_accuracy_range']['min']:.2%}" in ex2
+    for row, name in ((chosen, "chosen"), (reference, "reference")):
+        reading = nb3["summary"][name]["last_range"]
+        assert f"last iterates after {p3['short_epochs']} and {p3['epochs']} epochs" in row
+        assert f"{reading['min']:.2%}–{reading['max']:.2%} over epochs {reading['from_epoch']}–{p3['epochs']}" in row
+    assert "last iterates" in seeds and f"{nb3['seed_range']['min']:.2%}" in seeds
+    # the regularised network is read at the epochs chosen on validation
+    reg = nb3["regularisation"]
+    assert "epoch of highest validation accuracy" in regularised
+    assert f"{reg['test_accuracy']['mean']:.2%}" in regularised

@@ -41,6 +41,31 @@ def test_merge_numbers_sections_and_builds_contents(tmp_path):
     assert "A. Reproducibility" in merged.cells[-1].source
 
 
+def test_a_heading_alone_in_its_cell_moves_into_the_figure_after_it(tmp_path):
+    """Printed, a heading in a cell of its own could end a page while its
+    figure starts the next: it goes into the figure's output instead."""
+    nb = nbformat.v4.new_notebook()
+    figure = nbformat.v4.new_output("display_data", {"text/html": "<figure>F</figure>"})
+    table = nbformat.v4.new_output("display_data", {"text/markdown": "| a |\n|---|\n| 1 |"})
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Top\n\nintro"),
+        nbformat.v4.new_markdown_cell("## Errors"),
+        nbformat.v4.new_code_cell("show()", outputs=[figure, table]),
+        nbformat.v4.new_markdown_cell("### Table"),
+        nbformat.v4.new_code_cell("table()", outputs=[table]),
+        nbformat.v4.new_markdown_cell("## Prose next"),
+        nbformat.v4.new_markdown_cell("text"),
+    ]
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    cells = report_build.merge([tmp_path / "a.ipynb"], "T", "s", "x").cells[1:-1]
+    assert [c.cell_type for c in cells] == ["markdown", "code", "code", "markdown", "markdown"]
+    html = cells[1].outputs[0]["data"]["text/html"]
+    assert html.startswith('<h3 id="sec-1-1">1.1 Errors</h3>') and html.endswith("<figure>F</figure>")
+    assert cells[1].outputs[1]["data"]["text/markdown"].startswith("| a |")  # only the first output
+    assert cells[2].outputs[0]["data"]["text/markdown"].startswith('<h4 id="sec-1-1-1">1.1.1 Table</h4>\n\n| a |')
+    assert cells[3].source.startswith('<h3 id="sec-1-2">')  # before prose it stays a cell
+
+
 def test_section_numbers_figures_in_order_and_records_them(tmp_path, capsys):
     from matplotlib.figure import Figure
 
