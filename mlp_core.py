@@ -22,6 +22,8 @@ Conventions, used everywhere below
 - Randomness comes only from an explicit ``numpy.random.Generator``.
 - Forward functions return ``(out, cache)``; backward functions take
   ``(dout, cache)`` and return gradients. None of them changes its inputs.
+  The linear layer's gradients are taken in the backward pass itself
+  (:func:`backward_layers`, :func:`model_backward`).
 """
 
 from __future__ import annotations
@@ -269,7 +271,7 @@ def backward_layers(dscores: np.ndarray, caches):
     dZ.sum(0)`` (:func:`model_backward`), and the next layer down gets
     ``dA_prev = dZ @ W``. That product is taken before ``dZ`` is yielded, so
     the caller may update ``W{l}`` in place at once (as the fused SGD step
-    of ``dlia_a2.optimizers`` does).
+    of ``dlia_a2.optimizers`` does; the caches then hold the new weights).
     """
     dA = dscores
     for l in range(len(caches), 0, -1):

@@ -94,13 +94,24 @@ def gemm_update(C: np.ndarray, A: np.ndarray, B: np.ndarray, alpha: float, beta:
         raise ValueError(f"gemm_update needs C (m, n), A (k, m) and B (k, n); got {C.shape}, {A.shape}, {B.shape}")
     if not (C.dtype == A.dtype == B.dtype) or not C.flags.c_contiguous:
         raise ValueError("gemm_update needs C, A and B of one dtype, and C C-contiguous")
-    if C.dtype not in _GEMM or C.size == 0 or A.shape[0] == 0:
-        _plain(C, A, B, alpha, beta)
+    if not C.flags.writeable:
+        raise ValueError("gemm_update writes into C, which is read-only; pass a writeable copy")
+    if C.dtype not in _GEMM or C.size == 0 or A.shape[0] == 0 or np.may_share_memory(C, A) or np.may_share_memory(C, B):
+        _plain(C, A, B, alpha, beta)  # BLAS must not read what it writes
         return C
-    # rows may be strided (a view of a larger batch), elements may not
-    A, B = (M if M.strides[1] == M.itemsize and M.strides[0] > 0 else np.ascontiguousarray(M) for M in (A, B))
-    _fused(C, A, B, alpha, beta)
+    _fused(C, _rows(A), _rows(B), alpha, beta)
     return C
+
+
+def _rows(M: np.ndarray) -> np.ndarray:
+    """``M`` itself if BLAS can read it as row-major with a leading dimension
+    (rows may be strided, as a view of a larger batch is; elements may not,
+    and rows may not overlap), else a C-ordered copy. BLAS refuses other
+    strides with a message on stderr and leaves ``C`` as it was."""
+    size = M.itemsize
+    if M.strides[1] == size and M.strides[0] % size == 0 and M.strides[0] >= M.shape[1] * size:
+        return M
+    return np.array(M, order="C", copy=True)
 
 
 def _works() -> bool:

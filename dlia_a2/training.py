@@ -14,7 +14,8 @@ one reused buffer instead of shuffling a copy of the whole data set, and
 SGD fuses each weight update into the product that makes its gradient
 (:class:`dlia_a2.optimizers.SGD`). With ``fused_sgd=False``, no
 regularisation and no resume, :func:`train` gives the weights of
-``train_model`` bit for bit; fused, the same to float rounding
+``train_model`` bit for bit; fused, each step is the same step rounded
+differently, so long runs drift apart as rounding differences do
 (``tests/test_training.py``)."""
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class TrainConfig:
     input_dropout: float = 0.0  # the same for each input pixel (no gradient needed there)
     keep_best: str = ""  # "": return the last weights; "val_loss" or "val_accuracy": the best epoch end's
     patience: int = 0  # with keep_best: stop after this many epochs without a better score (0: never)
-    fused_sgd: bool = True  # SGD: each weight update fused into its gradient's product (see optimizers.SGD)
+    fused_sgd: bool = True  # SGD only: each weight update fused into its gradient's product (optimizers.SGD)
 
     def __post_init__(self):
         object.__setattr__(self, "layer_sizes", check_layer_sizes(self.layer_sizes))

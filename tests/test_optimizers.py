@@ -1,5 +1,7 @@
 """Each optimiser's step is the formula its docstring states."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -107,6 +109,39 @@ def test_gemm_update_refuses_mismatched_shapes():
         blas.gemm_update(C, np.zeros((5, 3)), np.zeros((5, 4), np.float32), 1.0)
 
 
+@pytest.mark.parametrize(
+    "A",
+    [
+        np.broadcast_to(np.arange(3.0), (7, 3)),  # rows with stride 0
+        np.lib.stride_tricks.sliding_window_view(np.arange(9.0), 3),  # overlapping rows
+        np.asfortranarray(np.arange(21.0).reshape(7, 3)),  # column-major
+    ],
+    ids=["zero-stride", "overlapping", "fortran"],
+)
+def test_gemm_update_copies_what_blas_cannot_read(A):
+    """BLAS refuses such strides with a note on stderr and leaves C alone:
+    the update would be skipped without a word."""
+    B = np.ones((A.shape[0], 2))
+    C = np.zeros((3, 2))
+    blas.gemm_update(C, A, B, 1.0)
+    np.testing.assert_allclose(C, np.asarray(A).T @ B)
+
+
+def test_gemm_update_neither_writes_a_read_only_c_nor_reads_what_it_writes():
+    C = np.ones((3, 3))
+    C.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        blas.gemm_update(C, np.ones((2, 3)), np.ones((2, 3)), 1.0)
+    W = np.arange(9.0).reshape(3, 3)
+    expected = W + W.T @ W
+    blas.gemm_update(W, W, W, 1.0)  # C is A and B: computed without BLAS
+    np.testing.assert_allclose(W, expected)
+
+
+@pytest.mark.skipif(
+    not (Path(np.__file__).resolve().parent.parent / "numpy.libs").is_dir(),
+    reason="a NumPy not from a PyPI Linux wheel (no bundled OpenBLAS): the fused step falls back",
+)
 def test_numpy_blas_is_found_on_this_platform():
     """The pinned NumPy wheel carries OpenBLAS; if this fails the build still
     works, only without the fused step, and the speed claims no longer hold."""

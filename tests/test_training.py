@@ -47,7 +47,8 @@ def _core_and_machinery(sizes, activation, dtype, **settings):
 @pytest.mark.parametrize("sizes,activation,dtype", SMALL_NETWORKS)
 def test_train_gives_the_bits_of_the_core_train_model(sizes, activation, dtype):
     """With SGD unfused and no resume the machinery runs exactly the core's
-    loop: the readable train_model is provably the one the report runs."""
+    loop, bit for bit. The report runs the fused step, whose every step is
+    this one rounded differently (the next test)."""
     plain, losses, machinery, history = _core_and_machinery(sizes, activation, dtype, fused_sgd=False)
     for k in plain:
         assert machinery[k].tobytes() == plain[k].tobytes(), k
@@ -68,8 +69,6 @@ def test_fused_sgd_follows_the_core_train_model_to_rounding(sizes, activation, d
     for k in plain:
         scale = np.abs(plain[k]).max()
         assert np.abs(machinery[k] - plain[k]).max() <= 200 * eps * scale, k
-    one_step = 0.1 * np.abs(plain["W1"]).max()  # far larger than anything rounding does
-    assert np.abs(machinery["W1"] - plain["W1"]).max() < one_step / 1000
     np.testing.assert_allclose(history["batch_loss"], [losses[i - 1] for i in history["iteration"]], rtol=1e3 * eps)
 
 
@@ -85,8 +84,9 @@ def test_shuffled_batches_are_the_core_mini_batches(rng):
         assert np.shares_memory(a, buffer)  # gathered into the buffer, no copy of X
         n += 1
     assert n == 5
-    resumed = list(training.shuffled_batches(X, y, 5, np.random.default_rng(5), buffer, skip=3))
-    assert len(resumed) == 2 and np.array_equal(resumed[-1][1], core[-1][1])
+    resumed = training.shuffled_batches(X, y, 5, np.random.default_rng(5), buffer, skip=3)
+    for (a, b), (c, d) in zip(resumed, core[3:], strict=True):
+        assert np.array_equal(a, c) and np.array_equal(b, d)
 
 
 def test_shuffled_batches_draw_the_permutation_at_once():
