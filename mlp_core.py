@@ -83,10 +83,6 @@ def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray):
     -------
     Z : ndarray, shape (N, n_out)
     cache : tuple ``(A_prev, W)``
-
-    Its gradients, ``dA_prev = dZ @ W``, ``dW = dZ.T @ A_prev`` and
-    ``db = dZ.sum(0)``, are taken where the backward pass needs them, in
-    :func:`backward_layers` and :func:`model_backward`.
     """
     Z = A_prev @ W.T
     Z += b
@@ -260,19 +256,13 @@ def model_forward(X: np.ndarray, params: dict, activation: str = "relu", dropout
 
 
 def backward_layers(dscores: np.ndarray, caches):
-    """The backward pass, one layer at a time, last layer first: the chain
-    rule through the network.
-
-    For each layer ``l`` it yields ``(l, dZ, A_prev)``: ``dZ = dJ/dZ`` of
-    the layer's scores (after ``dA = dA * mask`` where dropout was applied
-    and ``dZ = dA * g'(Z)`` through the activation, except for the last
-    layer) and ``A_prev``, the layer's input. From ``Z_im = sum_j A_ij W_mj
-    + b_m`` the layer's gradients are ``dW = dZ.T @ A_prev`` and ``db =
-    dZ.sum(0)`` (:func:`model_backward`), and the next layer down gets
-    ``dA_prev = dZ @ W``. That product is taken before ``dZ`` is yielded, so
-    the caller may update ``W{l}`` in place at once (as the fused SGD step
-    of ``dlia_a2.optimizers`` does; the caches then hold the new weights).
-    """
+    """The chain rule down the network, last layer first: yields ``(l, dZ,
+    A_prev)`` per layer, ``dZ = dJ/dZ`` of its scores (through the dropout
+    mask and ``g'(Z)`` where there are any) and ``A_prev`` its input. The
+    layer's gradients follow as in :func:`model_backward`; the layer below
+    gets ``dA_prev = dZ @ W``, taken before the yield so that a caller may
+    update ``W{l}`` in place at once (the fused SGD step of
+    ``dlia_a2.optimizers``)."""
     dA = dscores
     for l in range(len(caches), 0, -1):
         (A_prev, W), activation, act_cache, drop_cache = caches[l - 1]
