@@ -119,7 +119,7 @@ class Run:
 
     config: TrainConfig
     seed: int
-    checkpoint: Path  # folder and name; the checkpoint is "<name>-seed<seed>" there (resumed when present)
+    checkpoint: Path  # folder and name; the checkpoint is "<name>-seed<seed>.npz" there (resumed when present)
     train: str  # the name of the (X, y) it trains on
     eval_sets: dict  # set name in the history -> name of its (X, y)
     label: str = ""  # for the progress lines on the terminal
@@ -127,9 +127,11 @@ class Run:
     @property
     def checkpoint_path(self) -> Path:
         """Where the checkpoint lives: the seed is part of the name, so a run
-        with another seed never resumes this one."""
+        with another seed never resumes this one. The ``.npz`` is added here,
+        so that a dot in the name (``lr-0.05``) is not taken for a suffix and
+        the seed with it."""
         path = Path(self.checkpoint)
-        return path.with_name(f"{path.name}-seed{self.seed}")
+        return path.with_name(f"{path.name}-seed{self.seed}.npz")
 
 
 def _train_job(run: Run, data: dict):

@@ -58,8 +58,11 @@ def test_scheduler_can_come_from_the_environment(monkeypatch):
 
 def test_the_checkpoint_path_carries_the_seed(tmp_path):
     run = Run(TrainConfig(layer_sizes=(20, 4)), 7, tmp_path / "chosen", "train", {})
-    assert run.checkpoint_path == tmp_path / "chosen-seed7"
+    assert run.checkpoint_path == tmp_path / "chosen-seed7.npz"
     assert Run(run.config, 8, run.checkpoint, "train", {}).checkpoint_path != run.checkpoint_path
+    # a dot in the name is not a suffix that takes the seed with it
+    dotted = [Run(run.config, s, tmp_path / "lr-0.05", "train", {}).checkpoint_path for s in (0, 1)]
+    assert dotted == [tmp_path / "lr-0.05-seed0.npz", tmp_path / "lr-0.05-seed1.npz"]
 
 
 def test_train_runs_refuses_runs_that_name_missing_data(tmp_path, blobs):
