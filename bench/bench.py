@@ -50,7 +50,7 @@ import mlp_core as mc
 from dlia_a2 import blas, training
 from dlia_a2 import data as md
 from dlia_a2.environment import environment
-from dlia_a2.experiments import epoch_flops  # the count the search budget uses too
+from dlia_a2.search import epoch_flops  # the count the search budget uses too
 
 HERE = Path(__file__).resolve().parent
 CONFIGS = ((784, 10), (784, 100, 10), (784, 800, 10))

@@ -14,7 +14,10 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``checkpoint``: saving, loading and resuming training runs;
 - ``progress``: progress lines on a build's terminal, bars in Jupyter;
 - ``analysis``: the diagnostics behind the report's explanations;
-- ``experiments``: the search, long runs side by side (joblib, Dask), summaries;
+- ``jobs``: independent trainings side by side (joblib, Dask), checkpointed runs;
+- ``search``: the hyperparameter search, its budget, record and claims;
+- ``summaries``: long runs, seeds and optimisers summarised, and their tables;
+- ``studies``: the optimiser comparison's settings and the regularisation study;
 - ``plots``: figures (each function returns a matplotlib ``Figure``);
 - ``notebook``: what the notebooks call to number figures and keep metrics.
 

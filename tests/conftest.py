@@ -39,3 +39,18 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "baselines" in item.path.parts:
             item.add_marker(pytest.mark.slow)
+
+
+def _blobs(n=300, d=20, c=4, seed=0):
+    """Gaussian clusters; ``seed`` draws other samples of the same clusters."""
+    centres = np.random.default_rng(0).standard_normal((c, d)) * 3
+    r = np.random.default_rng(seed + 1)
+    y = r.integers(0, c, n)
+    return (centres[y] + r.standard_normal((n, d))).astype(np.float32), y
+
+
+@pytest.fixture
+def blobs():
+    """``blobs(n=300, d=20, c=4, seed=0) -> (X, y)``: small synthetic data
+    that a network learns in an epoch or two."""
+    return _blobs

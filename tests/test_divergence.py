@@ -7,7 +7,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from dlia_a2 import data, training
-from dlia_a2 import experiments as ex
+from dlia_a2.jobs import Run, train_runs
+from dlia_a2.search import grid, search
 from dlia_a2.training import TrainConfig
 
 
@@ -50,7 +51,7 @@ def test_search_marks_runaway_configurations_diverged(mnist_split):
     """The search of notebook 3 scored a run at learning rate 50 at 0.12."""
     _, (X, y, Xv, yv) = mnist_split
     base = TrainConfig(layer_sizes=(784, 32, 10), init="he", epochs=1, batch_size=32)
-    sane, runaway = ex.search(ex.grid(base, learning_rate=[0.2, 50.0]), X, y, Xv, yv, workers=1)
+    sane, runaway = search(grid(base, learning_rate=[0.2, 50.0]), X, y, Xv, yv, workers=1)
     assert not sane.diverged and sane.final > 0.5
     assert "on average over the last mini-batches" in runaway.diverged and np.isnan(runaway.final)
 
@@ -87,15 +88,15 @@ def test_divergence_in_a_worker_process_reaches_the_caller(tmp_path):
     X = r.standard_normal((300, 20)).astype(np.float32)
     y = r.integers(0, 4, 300)
     runs = {
-        f"lr {lr:g}": ex.Run(
+        f"lr {lr:g}": Run(
             TrainConfig(layer_sizes=(20, 16, 4), learning_rate=lr, epochs=2, batch_size=16, eval_every=1),
             0,
             tmp_path / f"run-{lr:g}",
-            (X, y),
+            "train",
             {},
         )
         for lr in (0.05, 1e6)
     }
     with pytest.raises(training.TrainingDiverged, match="learning_rate=1e\\+06") as e:
-        ex.train_runs(runs, workers=2)
+        train_runs(runs, {"train": (X, y)}, workers=2)
     assert len(e.value.history) >= 1 and set(e.value.params) == {"W1", "b1", "W2", "b2"}

@@ -19,7 +19,10 @@ ORDER = [
     "checkpoint",
     "progress",
     "analysis",
-    "experiments",
+    "jobs",
+    "search",
+    "summaries",
+    "studies",
     "plots",
     "notebook",
 ]

@@ -1,0 +1,307 @@
+"""The hyperparameter search on a validation set: a grid of settings, each
+trained with the same seed side by side (:func:`dlia_a2.jobs.run_jobs`),
+the two-stage search of Exercise 3 with the cost of the chosen network's
+long run bounded, and what the report reads off it (the record, table rows
+and the reference hand-in's claims). Every function returns plain data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dlia_a2 import training
+from dlia_a2.jobs import run_jobs
+from dlia_a2.progress import terminal_note
+from dlia_a2.training import TrainConfig
+
+
+@dataclass
+class SearchResult:
+    """One configuration of a search and what it scored on validation."""
+
+    config: TrainConfig
+    val_accuracy: list = field(default_factory=list)  # at every epoch end
+    val_loss: list = field(default_factory=list)
+    diverged: str = ""  # the error message when training diverged
+    seconds: float = 0.0
+
+    @property
+    def final(self) -> float:
+        return self.val_accuracy[-1] if self.val_accuracy and not self.diverged else float("nan")
+
+    @property
+    def label(self) -> str:
+        c = self.config
+        hidden = "-".join(map(str, c.layer_sizes[1:-1])) or "none"
+        extra = [
+            f"{name} {getattr(c, key):g}"
+            for key, name in (
+                ("dropout", "dropout"),
+                ("input_dropout", "input dropout"),
+                ("weight_decay", "weight decay"),
+            )
+            if getattr(c, key)
+        ]
+        if c.lr_schedule != "constant":
+            extra.append(f"{c.lr_schedule} schedule")
+        return ", ".join([f"hidden {hidden}, {c.activation}, lr {c.learning_rate:g}, batch {c.batch_size}", *extra])
+
+
+def grid(base: TrainConfig, **axes) -> list[TrainConfig]:
+    """Every combination of the given settings on top of ``base``.
+
+    ``grid(base, learning_rate=[0.01, 0.1], batch_size=[32, 64])`` gives
+    four configurations; ``hidden_sizes`` turns into ``layer_sizes``.
+    """
+    names = list(axes)
+    out = []
+    for values in itertools.product(*(axes[n] for n in names)):
+        d = base.to_dict()
+        for n, v in zip(names, values):
+            if n == "hidden_sizes":
+                d["layer_sizes"] = [d["layer_sizes"][0], *v, d["layer_sizes"][-1]]
+            else:
+                d[n] = v
+        out.append(TrainConfig.from_dict(d))
+    return out
+
+
+def _search_job(config, seed, X_train, y_train, X_val, y_val) -> SearchResult:
+    r = SearchResult(config)
+    t0 = time.perf_counter()
+    try:
+        _, history = training.train(
+            X_train, y_train, config, np.random.default_rng(seed), eval_sets={"val": (X_val, y_val)}
+        )
+    except training.TrainingDiverged as e:
+        r.diverged = str(e)
+        history = e.history
+    ends = history.epoch_ends() if len(history) else []
+    r.val_accuracy = [float(v) for v in history["val_accuracy"][ends]] if len(ends) else []
+    r.val_loss = [float(v) for v in history["val_loss"][ends]] if len(ends) else []
+    r.seconds = time.perf_counter() - t0
+    return r
+
+
+def note_result(r: SearchResult) -> None:
+    """One line per finished configuration on the build's terminal."""
+    terminal_note(
+        f"search: {r.label}: " + ("diverged" if r.diverged else f"val acc {r.final:.4f}") + f" ({r.seconds:.0f} s)"
+    )
+
+
+def search(
+    configs: list[TrainConfig],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    seed: int = 0,
+    workers: int = 1,
+    scheduler: str | None = None,
+    on_result=note_result,
+) -> list[SearchResult]:
+    """Train every configuration with the same seed and record its
+    validation accuracy at every epoch end. A configuration that diverges is
+    marked so and the search goes on.
+
+    Parameters
+    ----------
+    configs : the settings to try, each trained for its ``epochs``.
+    X_train, y_train : ndarray, shape (N, D) and (N,), what each trains on.
+    X_val, y_val : ndarray, shape (M, D) and (M,), what each is scored on.
+    seed : the seed of every run.
+    workers, scheduler : as for :func:`dlia_a2.jobs.run_jobs`; the data go
+        to each worker once, each job carries only its settings.
+    on_result : called with each :class:`SearchResult` as it comes in.
+
+    Returns
+    -------
+    list of SearchResult, in the order of ``configs``.
+    """
+    data = dict(X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val)
+    jobs = [dict(config=c, seed=seed) for c in configs]
+    return run_jobs(_search_job, jobs, workers, scheduler, on_result, progress="search", shared=data)
+
+
+def best(results) -> SearchResult:
+    """The result with the highest final validation accuracy (ties: the
+    first, the cheaper setting in grid order)."""
+    scored = [r for r in results if not r.diverged]
+    if not scored:
+        raise RuntimeError("every configuration of the search diverged; try smaller learning rates")
+    return max(scored, key=lambda r: r.final)
+
+
+def epoch_flops(layer_sizes, n_train: int, n_eval: int = 0) -> float:
+    """Floating-point operations of one training epoch over ``n_train``
+    samples, plus a forward pass over ``n_eval`` samples to evaluate.
+
+    Per sample and layer of ``n_in x n_out`` weights: ``2 n_in n_out`` for
+    the forward product, as many for ``dW = dZ^T A``, and as many again for
+    ``dA = dZ W`` above the first layer (nothing needs ``dA`` below it).
+    """
+    pairs = list(zip(layer_sizes[:-1], layer_sizes[1:]))
+    forward = sum(2 * a * b for a, b in pairs)
+    backward = forward + sum(2 * a * b for a, b in pairs[1:])
+    return float(n_train * (forward + backward) + n_eval * forward)
+
+
+@dataclass
+class TwoStageSearch:
+    """What :func:`two_stage_search` found."""
+
+    stage1: list  # SearchResult per (learning rate, batch size), grid order
+    stage2: list  # SearchResult per (hidden sizes, activation), grid order
+    searched: list  # every distinct configuration trained
+    chosen: SearchResult  # the best within the budget
+    best_overall: SearchResult  # the best of all, budget or not
+    over_budget: list  # the labels of the configurations too costly to choose
+    long_run_tflop: dict  # label -> TFLOP of its long run
+
+
+def two_stage_search(
+    base: TrainConfig,
+    learning_rates,
+    batch_sizes,
+    hidden_sizes,
+    activations,
+    X_train,
+    y_train,
+    X_val,
+    y_val,
+    long_run: dict,
+    budget_tflop: float,
+    seed: int = 0,
+    workers: int = 1,
+    scheduler=None,
+    on_result=note_result,
+) -> TwoStageSearch:
+    """Stage 1: learning rate x batch size of ``base``; stage 2: the best of
+    stage 1 with every hidden-layer shape x activation. The configuration
+    chosen is the best (by final validation accuracy) whose long run costs
+    at most ``budget_tflop``, counted (not timed, so that the choice is the
+    same on every machine) by :func:`epoch_flops` with ``long_run =
+    {"epochs": ..., "n_train": ..., "n_eval": ...}``.
+    """
+    run = dict(seed=seed, workers=workers, scheduler=scheduler, on_result=on_result)
+    data = (X_train, y_train, X_val, y_val)
+    stage1 = search(grid(base, learning_rate=learning_rates, batch_size=batch_sizes), *data, **run)
+    best1 = best(stage1)
+    stage2_grid = grid(best1.config, hidden_sizes=hidden_sizes, activation=activations)
+    new = [c for c in stage2_grid if c != best1.config]  # stage 1 trained that one already
+    trained = dict(zip(map(id, new), search(new, *data, **run)))
+    stage2 = [best1 if c == best1.config else trained[id(c)] for c in stage2_grid]
+    searched = stage1 + [r for r in stage2 if r is not best1]
+
+    def tflop(r):
+        n_train, n_eval = long_run["n_train"], long_run["n_eval"]
+        return long_run["epochs"] * epoch_flops(r.config.layer_sizes, n_train, n_eval) / 1e12
+
+    cost = {r.label: tflop(r) for r in searched}
+    affordable = [r for r in searched if cost[r.label] <= budget_tflop]
+    chosen = best(affordable) if affordable else min(searched, key=tflop)
+    return TwoStageSearch(
+        stage1, stage2, searched, chosen, best(searched), [r.label for r in searched if r not in affordable], cost
+    )
+
+
+def search_record(found: TwoStageSearch) -> dict:
+    """What the report quotes of a two-stage search, JSON-ready (results
+    only: the seconds each run took are in the results themselves)."""
+    return {
+        "search": [
+            dict(label=r.label, config=r.config.to_dict(), val_accuracy=r.val_accuracy, diverged=bool(r.diverged))
+            for r in found.searched
+        ],
+        "n_search_configs": len(found.searched),
+        "n_diverged": sum(bool(r.diverged) for r in found.searched),
+        "budget_excluded": found.over_budget,
+        "best_overall": {"label": found.best_overall.label, "val_accuracy": found.best_overall.final},
+        "best_overall_excluded": found.best_overall.label in found.over_budget,
+        "chosen": found.chosen.config.to_dict(),
+        "chosen_label": found.chosen.label,
+        "chosen_val_accuracy": found.chosen.final,
+    }
+
+
+def result_rows(results) -> list[tuple]:
+    """Table rows of search results: network, activation, final validation
+    accuracy (or "diverged") and seconds per epoch."""
+    return [
+        (
+            "-".join(map(str, r.config.layer_sizes)),
+            r.config.activation,
+            "diverged" if r.diverged else r.final,
+            r.seconds / max(1, len(r.val_accuracy)),
+        )
+        for r in results
+    ]
+
+
+def claims(stage1, learning_rates, batch_sizes) -> dict:
+    """The reference hand-in's claims, read off the stage-1 grid.
+
+    "A larger batch size and learning rate converge faster but end lower":
+    for each value of the other setting, does the largest setting reach a
+    higher validation accuracy after the first epoch ("faster") and a lower
+    one after the last ("lower") than the smallest? "A smaller batch wants a
+    smaller learning rate": does the best learning rate grow with the batch
+    size? Settings are compared by value, whatever order the lists are in.
+
+    Returns
+    -------
+    dict
+        ``batch`` and ``learning_rate``: ``faster``, ``lower``, ``of`` (the
+        number of comparisons), ``largest``, ``smallest``, and the verdicts
+        by majority ``mostly_faster`` and ``claim_holds``; ``best_lr``:
+        batch size -> best learning rate; ``best_lr_grows``: whether it
+        never falls as the batch size grows; ``best_lr_constant``.
+    """
+    lrs, bss = sorted(learning_rates), sorted(batch_sizes)
+    first = np.full((len(lrs), len(bss)), np.nan)
+    last = np.full_like(first, np.nan)
+    for r in stage1:
+        if not r.diverged and r.val_accuracy:
+            i, j = lrs.index(r.config.learning_rate), bss.index(r.config.batch_size)
+            first[i, j], last[i, j] = r.val_accuracy[0], r.val_accuracy[-1]
+
+    def compare(first_line, last_line):  # values along one setting, smallest first
+        ok = np.flatnonzero(np.isfinite(first_line) & np.isfinite(last_line))
+        if len(ok) < 2:
+            return None
+        lo, hi = ok[0], ok[-1]
+        return bool(first_line[hi] > first_line[lo]), bool(last_line[hi] < last_line[lo])
+
+    def tally(pairs, values):
+        pairs = [p for p in pairs if p is not None]
+        return {
+            "faster": sum(f for f, _ in pairs),
+            "lower": sum(w for _, w in pairs),
+            "of": len(pairs),
+            "smallest": values[0],
+            "largest": values[-1],
+        }
+
+    batch = tally([compare(first[i], last[i]) for i in range(len(lrs))], bss)
+    learning_rate = tally([compare(first[:, j], last[:, j]) for j in range(len(bss))], lrs)
+    for t in (batch, learning_rate):  # verdicts by majority of the comparisons
+        t["mostly_faster"] = t["faster"] > t["of"] / 2
+        t["claim_holds"] = t["mostly_faster"] and t["lower"] > t["of"] / 2
+    best_lr = {b: lrs[int(np.nanargmax(last[:, j]))] for j, b in enumerate(bss) if np.isfinite(last[:, j]).any()}
+    ordered = [best_lr[b] for b in bss if b in best_lr]
+    return {
+        "batch": batch,
+        "learning_rate": learning_rate,
+        "best_lr": best_lr,
+        "best_lr_grows": all(x <= y for x, y in zip(ordered, ordered[1:])),
+        "best_lr_constant": len(set(ordered)) <= 1,
+        "first_epoch": first,
+        "last_epoch": last,
+        "learning_rates": lrs,
+        "batch_sizes": bss,
+    }

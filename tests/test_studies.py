@@ -1,0 +1,123 @@
+"""The regularisation study: chosen on validation, measured on test,
+checkpointed; and its table."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dlia_a2 import studies
+from dlia_a2.training import TrainConfig
+
+
+def overfitting_blobs():
+    """Few samples of overlapping clusters and a wide network: it overfits."""
+    centres = np.random.default_rng(0).standard_normal((4, 20))
+
+    def sample(n, seed):
+        r = np.random.default_rng(seed)
+        y = r.integers(0, 4, n)
+        return (centres[y] + 1.5 * r.standard_normal((n, 20))).astype(np.float32), y
+
+    (X, y), (Xv, yv), (Xt, yt) = sample(60, 1), sample(300, 2), sample(300, 3)
+    base = TrainConfig(layer_sizes=(20, 128, 4), init="he", learning_rate=0.2, batch_size=10, epochs=12)
+    return base, X, y, Xv, yv, Xt, yt
+
+
+SETTINGS = {"dropout 0.5": {"dropout": 0.5}, "weight decay": {"weight_decay": 0.02}}
+
+
+def test_regularisation_study_chooses_on_validation_and_reports_test(tmp_path):
+    base, X, y, Xv, yv, Xt, yt = overfitting_blobs()
+    study = studies.regularisation_study(base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path / "a", seeds=(0, 1), workers=1)
+    assert list(study["settings"]) == ["none", "dropout 0.5", "weight decay"]
+    assert study["monitor"] == "val_accuracy" and study["n_val"] == len(yv)
+    for name, s in study["settings"].items():
+        c = study["curves"][name]
+        assert c["epoch"] == [float(e) for e in range(1, 13)]
+        # early stopping on validation accuracy, the earliest of equals
+        assert s["chosen_epoch"] == int(np.argmax(c["val_accuracy"])) + 1
+        assert s["at_chosen_epoch"]["test_accuracy"] == c["test_accuracy"][s["chosen_epoch"] - 1]
+        assert s["last"]["test_loss"] == c["test_loss"][-1]
+        # and where the validation loss would have stopped the same run
+        other = s["other_monitor"]
+        assert other["monitor"] == "val_loss" and other["chosen_epoch"] == int(np.argmin(c["val_loss"])) + 1
+        assert other["test_accuracy"] == c["test_accuracy"][other["chosen_epoch"] - 1]
+    assert study["monitors"]["of"] == 4  # the three settings and the chosen one's second seed
+    assert study["seeds"]["1"]["other_monitor"]["monitor"] == "val_loss"
+    score = {n: s["at_chosen_epoch"]["val_accuracy"] for n, s in study["settings"].items()}
+    assert score[study["chosen"]] == max(score.values())
+    assert study["runner_up"] in score and study["runner_up"] != study["chosen"]
+    assert score[study["runner_up"]] == max(v for n, v in score.items() if n != study["chosen"])
+    p = score[study["chosen"]]
+    assert study["val_accuracy_se"] == pytest.approx(np.sqrt(p * (1 - p) / len(yv)))
+    assert list(study["seeds"]) == ["0", "1"]
+    chosen = study["settings"][study["chosen"]]
+    assert study["seeds"]["0"]["test_accuracy"] == chosen["at_chosen_epoch"]["test_accuracy"]
+    accs = [s["test_accuracy"] for s in study["seeds"].values()]
+    assert study["test_accuracy"]["mean"] == pytest.approx(np.mean(accs))
+    assert study["test_accuracy"]["std"] == pytest.approx(np.std(accs, ddof=1))
+    json.dumps(study)  # plain data
+
+    # the test labels never steer a choice: shuffled, every choice stays
+    shuffled = np.random.default_rng(0).permutation(yt)
+    other = studies.regularisation_study(
+        base, SETTINGS, X, y, Xv, yv, Xt, shuffled, tmp_path / "b", seeds=(0, 1), workers=1
+    )
+    assert other["chosen"] == study["chosen"]
+    for name in study["settings"]:
+        assert other["settings"][name]["chosen_epoch"] == study["settings"][name]["chosen_epoch"]
+        assert other["curves"][name]["val_loss"] == study["curves"][name]["val_loss"]
+        assert other["curves"][name]["test_loss"] != study["curves"][name]["test_loss"]
+    assert [s["chosen_epoch"] for s in other["seeds"].values()] == [s["chosen_epoch"] for s in study["seeds"].values()]
+
+    # checkpointed: run again, it resumes from the finished runs and agrees
+    again = studies.regularisation_study(base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path / "a", seeds=(0, 1), workers=1)
+    assert again == study
+
+
+def test_regularisation_study_with_loss_monitor_and_patience(tmp_path):
+    base, X, y, Xv, yv, Xt, yt = overfitting_blobs()
+    study = studies.regularisation_study(
+        base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path, monitor="val_loss", patience=2, train_curve=True, workers=1
+    )
+    for name, s in study["settings"].items():
+        c = study["curves"][name]
+        assert s["chosen_epoch"] == int(np.argmin(c["val_loss"])) + 1
+        assert len(c["epoch"]) <= s["chosen_epoch"] + 2  # stopped 2 epochs after its best
+        assert "train_loss" in c
+        assert s["other_monitor"]["chosen_epoch"] == int(np.argmax(c["val_accuracy"])) + 1
+    with pytest.raises(ValueError, match="names the run without regularisation"):
+        studies.regularisation_study(base, {"none": {}}, X, y, Xv, yv, Xt, yt, tmp_path)
+    with pytest.raises(ValueError, match="monitor must be one of"):
+        studies.regularisation_study(base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path, monitor="test_accuracy")
+
+
+def test_compare_monitors_counts_later_epochs_and_the_test_accuracy_gained():
+    def run(epoch, accuracy, other_epoch, other_accuracy):
+        return {"chosen_epoch": epoch, "test_accuracy": accuracy,
+                "other_monitor": {"chosen_epoch": other_epoch, "test_accuracy": other_accuracy}}  # fmt: skip
+
+    c = studies.compare_monitors([run(17, 0.9809, 14, 0.9799), run(30, 0.98, 30, 0.98), run(5, 0.97, 9, 0.975)])
+    assert (c["later"], c["same"], c["earlier"], c["of"]) == (1, 1, 1, 3)
+    gain = c["test_accuracy_gain_points"]
+    assert gain["mean"] == pytest.approx((0.1 + 0 - 0.5) / 3) and gain["max"] == pytest.approx(0.1)
+    assert gain["min"] == pytest.approx(-0.5)
+    with pytest.raises(ValueError, match="no runs"):
+        studies.compare_monitors([])
+
+
+def test_regularisation_table_reads_each_setting_at_its_chosen_epoch():
+    at = {"val_loss": 0.1, "val_accuracy": 0.97, "test_accuracy": 0.96}
+    other = {"monitor": "val_loss", "chosen_epoch": 2, "test_accuracy": 0.955}
+    setting = {"chosen_epoch": 3, "at_chosen_epoch": at, "last": {"test_accuracy": 0.95}, "other_monitor": other}
+    rows, headers, fmt = studies.regularisation_table({"monitor": "val_accuracy", "settings": {"none": setting}})
+    assert rows == [("none", 3, 0.97, 0.96, 2, 0.955, 0.95)] and len(headers) == len(set(headers)) == 7
+    assert headers[1:3] == ["epoch", "val. accuracy"] and headers[4] == "epoch by val. loss"
+    assert set(fmt) == {headers[i] for i in (2, 3, 5, 6)}  # the epochs are whole numbers
+    # chosen on the loss, the table says so and shows the loss
+    other = {"monitor": "val_accuracy", "chosen_epoch": 4, "test_accuracy": 0.965}
+    rows, headers, _ = studies.regularisation_table(
+        {"monitor": "val_loss", "settings": {"none": {**setting, "other_monitor": other}}}
+    )
+    assert rows[0][2] == 0.1 and headers[2] == "val. loss" and headers[4] == "epoch by val. accuracy"

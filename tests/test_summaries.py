@@ -1,0 +1,56 @@
+"""The summaries of long runs, seeds and optimisers, and their tables."""
+
+import numpy as np
+import pytest
+
+from dlia_a2 import summaries, training
+from dlia_a2.training import TrainConfig
+
+
+def test_optimizer_table_has_unique_headers_with_one_epoch():
+    summary = {"rows": {"SGD": {"val_accuracy_epoch_1": 0.9, "val_accuracy": 0.9, "val_loss": 0.3}}}
+    configs = {"SGD": TrainConfig(learning_rate=0.1)}
+    rows, headers, fmt = summaries.optimizer_table(summary, configs, epochs=1)
+    assert len(headers) == len(set(headers)) == 4 and rows == [("SGD", "0.1", 0.9, 0.3)]
+    rows, headers, _ = summaries.optimizer_table(summary, configs, epochs=3)
+    assert headers[2:4] == ["val. accuracy, epoch 1", "val. accuracy, epoch 3"] and len(rows[0]) == 5
+
+
+def test_long_run_summary_finds_overfitting_and_first_perfect_epoch():
+    h = training.History(("train", "test"), 10)
+    test_losses = [0.5, 0.3, 0.2, 0.25, 0.3]
+    train_acc = [0.9, 0.99, 1.0, 1.0, 1.0]
+    for e, (tl, ta) in enumerate(zip(test_losses, train_acc), start=1):
+        h.append(iteration=10 * e, epoch=float(e), batch_loss=0.1, batch_accuracy=1.0, train_loss=0.1 / e,
+                 train_accuracy=ta, test_loss=tl, test_accuracy=0.9 + e / 100)  # fmt: skip
+    s = summaries.long_run_summary(h, short_epochs=2)
+    assert s["first_perfect_epoch"] == 3 and s["min_test_loss_epoch"] == 3 and s["overfits"]
+    assert s["short"]["test_accuracy"] == pytest.approx(0.92) and s["last"]["test_loss"] == 0.3
+    assert s["accuracy_change_points"] == pytest.approx(3.0)
+    # the guards: the test accuracy over the epochs up to each reading
+    assert (s["short_range"]["from_epoch"], s["short_range"]["to_epoch"]) == (1, 2)
+    assert s["last_range"]["min"] == pytest.approx(0.91) and s["last_range"]["max"] == pytest.approx(0.95)
+    assert summaries.long_run_summary(h, short_epochs=2, guard_epochs=2)["last_range"]["from_epoch"] == 4
+
+
+def test_seed_summary_reads_each_run_at_the_epoch_and_guards_it():
+    def run(accuracies):
+        h = training.History(("test",), 1)
+        for e, a in enumerate(accuracies, start=1):
+            h.append(iteration=e, epoch=float(e), batch_loss=0.0, batch_accuracy=0.0, test_loss=0.0, test_accuracy=a)
+        return h
+
+    # seed 0 is a longer run, read at epoch 3 like the others
+    s = summaries.seed_summary(
+        {0: run([0.5, 0.9, 0.92, 0.99]), 1: run([0.6, 0.95, 0.90]), 2: run([0.7, 0.8, 0.94])}, 3, 2
+    )
+    assert s["seed_test_accuracy"] == {"0": 0.92, "1": 0.90, "2": 0.94}
+    assert s["seed_mean"] == pytest.approx(0.92) and s["seed_min"] == 0.90 and s["seed_max"] == 0.94
+    assert s["seed_range"] == {"min": 0.8, "max": 0.95, "from_epoch": 2, "to_epoch": 3}
+    with pytest.raises(ValueError, match="no runs"):
+        summaries.seed_summary({}, 3)
+
+
+def test_spread_of_one_value_has_zero_std():
+    assert summaries.spread([0.5]) == {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5}
+    assert summaries.spread([1.0, 3.0])["std"] == pytest.approx(np.sqrt(2))
