@@ -244,7 +244,10 @@ def monitors(m: Mapping) -> str:
     :func:`dlia_a2.experiments.compare_monitors`."""
     of = m["of"]
     if m["same"] == of:
-        return f"the validation loss would have chosen the same epoch in each of the {of} runs, so here the choice of score changes nothing"
+        return (
+            f"the validation loss would have chosen the same epoch in each of the {of} runs, "
+            "so here the choice of score changes nothing"
+        )
     parts = [f"an earlier epoch in {m['later']}"]
     if m["same"]:
         parts.append(f"the same epoch in {m['same']}")
@@ -317,7 +320,10 @@ def optimizer_ranking(val_accuracy: Mapping[str, float], standard_error: float) 
     if a - worst < SEPARATING_STANDARD_ERRORS * standard_error:
         return f"{lead}, but all {len(ranked)} lie within two standard errors: at this budget they cannot be told apart"
     if a - b < SEPARATING_STANDARD_ERRORS * standard_error:
-        return f"{lead}, but {first} and {second} lie within two standard errors: at this budget the validation set cannot tell them apart"
+        return (
+            f"{lead}, but {first} and {second} lie within two standard errors: "
+            "at this budget the validation set cannot tell them apart"
+        )
     return f"{lead}, two standard errors or more ahead of the next"
 
 
