@@ -25,7 +25,7 @@ STABLE_SPREAD_POINTS = 0.5
 # a change of accuracy smaller than this (percentage points) "barely moves";
 # from this size on the phrase says how far it rose or fell
 BARELY_POINTS = 0.2
-# probabilities above this print as "more than 0.9999" (4 digits would round up to 1.0000)
+# probabilities from this on print as "more than 0.9999" (4 digits would round up to 1.0000)
 NEAR_CERTAIN = 0.99995
 # two accuracies closer than this many standard errors cannot be told apart
 SEPARATING_STANDARD_ERRORS = 2
@@ -329,10 +329,10 @@ def optimizer_ranking(val_accuracy: Mapping[str, float], standard_error: float) 
 
 def confidence(p_min: float) -> str:
     """The lowest probability among confident mistakes: ``"more than
-    0.9999"`` above :data:`NEAR_CERTAIN` (where four digits would print
+    0.9999"`` from :data:`NEAR_CERTAIN` on (where four digits would print
     1.0000), else ``"at least 0.9876"``."""
     _check_fraction("p_min", p_min)
-    return "more than 0.9999" if p_min > NEAR_CERTAIN else f"at least {num(p_min)}"
+    return "more than 0.9999" if p_min >= NEAR_CERTAIN else f"at least {num(p_min)}"
 
 
 def most_confused(pairs: Sequence[Mapping], class_names: Sequence[str]) -> str:
