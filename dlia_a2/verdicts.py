@@ -29,6 +29,8 @@ BARELY_POINTS = 0.2
 NEAR_CERTAIN = 0.99995
 # two accuracies closer than this many standard errors cannot be told apart
 SEPARATING_STANDARD_ERRORS = 2
+# what a comparison of grid values says when the grid holds fewer than two
+NOT_COMPARED = "this grid has fewer than two values with a finished run to compare"
 
 
 def _check_fraction(name: str, x: float) -> None:
@@ -150,9 +152,12 @@ def budget(excluded: Sequence[str], best_overall_label: str, best_overall_accura
 
 def majority(k: int, n: int, yes: str, no: str, tie: str) -> str:
     """``yes`` when ``k`` of ``n`` comparisons is a majority, ``no`` when it
-    is a minority, ``tie`` when it is exactly half."""
-    if not 0 <= k <= n or n == 0:
-        raise ValueError(f"need 0 <= k <= n and n > 0, got k = {k}, n = {n}")
+    is a minority, ``tie`` when it is exactly half, and
+    :data:`NOT_COMPARED` when there was nothing to compare (``n = 0``)."""
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k = {k}, n = {n}")
+    if n == 0:
+        return NOT_COMPARED
     if 2 * k == n:
         return tie
     return yes if 2 * k > n else no
@@ -161,8 +166,10 @@ def majority(k: int, n: int, yes: str, no: str, tie: str) -> str:
 def claim(faster: int, lower: int, of: int) -> str:
     """Whether "converges faster but ends lower" holds by majority over
     ``of`` comparisons."""
-    if not (0 <= faster <= of and 0 <= lower <= of) or of == 0:
-        raise ValueError(f"need 0 <= faster, lower <= of and of > 0, got {faster}, {lower}, {of}")
+    if not (0 <= faster <= of and 0 <= lower <= of):
+        raise ValueError(f"need 0 <= faster, lower <= of, got {faster}, {lower}, {of}")
+    if of == 0:
+        return f"the claim cannot be tested: {NOT_COMPARED}"
     if 2 * faster > of and 2 * lower > of:
         return "the claim holds"
     if 2 * faster == of or 2 * lower == of:
@@ -171,7 +178,10 @@ def claim(faster: int, lower: int, of: int) -> str:
 
 
 def best_lr_listing(best_lr_by_batch: Sequence[Sequence]) -> str:
-    """``"0.1 at batch 32 and 0.2 at batch 128"``."""
+    """``"0.1 at batch 32 and 0.2 at batch 128"``; ``"none"`` when every
+    run diverged."""
+    if not best_lr_by_batch:
+        return "none (every run diverged)"
     return listing([f"{g(lr)} at batch {b}" for b, lr in best_lr_by_batch])
 
 
@@ -180,7 +190,7 @@ def best_lr_trend(best_lr_by_batch: Sequence[Sequence]) -> str:
     ``(batch_size, best_learning_rate)`` pairs (any order)."""
     ordered = [lr for _, lr in sorted(best_lr_by_batch)]
     if len(ordered) < 2:
-        raise ValueError(f"need the best learning rate at two batch sizes or more, got {len(ordered)}")
+        return f"the claim cannot be tested: {NOT_COMPARED}"
     if len(set(ordered)) == 1:
         return "the same learning rate was best at every batch size, so this grid shows no such dependence"
     if all(a <= b for a, b in zip(ordered, ordered[1:])):
@@ -229,8 +239,8 @@ def test_loss_trend(overfits: bool, min_test_loss_epoch: int) -> str:
 def separable(gap: float, standard_error: float, what: str = "these two") -> str:
     """Whether two accuracies ``gap`` apart can be told apart by a set whose
     accuracy has ``standard_error`` (fractions, not points)."""
-    if not (gap >= 0 and standard_error > 0):
-        raise ValueError(f"need gap >= 0 and standard_error > 0, got {gap} and {standard_error}")
+    if not (gap >= 0 and standard_error >= 0):
+        raise ValueError(f"need gap >= 0 and standard_error >= 0, got {gap} and {standard_error}")
     if gap == 0:
         return f"zero: a tie, and the validation set cannot tell {what} apart"
     if gap < SEPARATING_STANDARD_ERRORS * standard_error:
@@ -331,6 +341,8 @@ def confidence(p_min: float) -> str:
     """The lowest probability among confident mistakes: ``"more than
     0.9999"`` from :data:`NEAR_CERTAIN` on (where four digits would print
     1.0000), else ``"at least 0.9876"``."""
+    if p_min != p_min:  # NaN: no mistakes to show
+        return "nothing: no test image is wrong"
     _check_fraction("p_min", p_min)
     return "more than 0.9999" if p_min >= NEAR_CERTAIN else f"at least {num(p_min)}"
 

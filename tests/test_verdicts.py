@@ -96,8 +96,9 @@ def test_majority_calls_a_tie_a_tie():
     assert v.majority(1, 3, *words) == "slower"
     assert v.majority(0, 3, *words) == "slower"
     assert v.majority(1, 2, *words) == "as often faster as slower"
-    with pytest.raises(ValueError, match="n > 0"):
-        v.majority(0, 0, *words)
+    assert v.majority(0, 0, *words) == v.NOT_COMPARED  # a grid of one batch size compares nothing
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        v.majority(4, 3, *words)
 
 
 def test_claim_holds_only_on_both_majorities():
@@ -105,6 +106,7 @@ def test_claim_holds_only_on_both_majorities():
     assert v.claim(3, 1, 3) == "the data does not bear the claim out"
     assert v.claim(0, 3, 3) == "the data does not bear the claim out"
     assert "split evenly" in v.claim(1, 2, 2)
+    assert v.claim(0, 0, 0) == f"the claim cannot be tested: {v.NOT_COMPARED}"
     with pytest.raises(ValueError):
         v.claim(4, 0, 3)
 
@@ -114,8 +116,8 @@ def test_best_learning_rate_trend():
     assert "same learning rate" in v.best_lr_trend([(32, 0.1), (128, 0.1)])
     assert "grows with the batch size" in v.best_lr_trend([(128, 0.2), (32, 0.1)])  # any order
     assert "does not grow" in v.best_lr_trend([(32, 0.2), (128, 0.1)])
-    with pytest.raises(ValueError, match="two batch sizes"):
-        v.best_lr_trend([(32, 0.1)])
+    assert v.best_lr_trend([(32, 0.1)]) == f"the claim cannot be tested: {v.NOT_COMPARED}"
+    assert v.best_lr_listing([]) == "none (every run diverged)"
 
 
 def test_long_run_phrases():
@@ -144,8 +146,9 @@ def test_separable_at_two_standard_errors():
     assert "tie" in v.separable(0.0, se)
     assert "cannot tell" in v.separable(2 * se - 1e-9, se)
     assert "tells these two apart" in v.separable(2 * se, se)
+    assert "tells these two apart" in v.separable(0.01, 0.0)  # accuracies of 0 or 1 have no spread
     with pytest.raises(ValueError):
-        v.separable(0.01, 0.0)
+        v.separable(-0.01, se)
 
 
 def test_monitors_same_everywhere_and_mixed():
@@ -210,6 +213,9 @@ def test_confidence_above_and_below_four_nines():
     assert v.confidence(v.NEAR_CERTAIN) == "more than 0.9999"  # never "at least 1.0000"
     assert v.confidence(0.999949) == "at least 0.9999"
     assert v.confidence(0.98765) == "at least 0.9877"
+    assert v.confidence(float("nan")) == "nothing: no test image is wrong"
+    with pytest.raises(ValueError, match="not percentages"):
+        v.confidence(98.0)
 
 
 def test_most_confused_names_one_pair_or_calls_the_tie():
