@@ -5,6 +5,7 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``files``: atomic writes and checksums;
 - ``environment``: versions, BLAS, CPU and commit of a run;
 - ``prose``: Markdown templates filled with numbers from the metrics;
+- ``verdicts``: the phrases the prose quotes, chosen from the numbers;
 - ``data``: MNIST and Fashion-MNIST, fetched, verified, cached and split;
 - ``parameters``: the type and range of each notebook parameter, and their check;
 - ``blas``: the weight update fused into its gradient's matrix product;

@@ -242,6 +242,41 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     return cm
 
 
+def most_confused_pairs(cm: np.ndarray) -> list[dict]:
+    """Every (true, predicted) pair of different classes confused most often,
+    all of them when several tie at the top count (none without errors).
+
+    Parameters
+    ----------
+    cm : ndarray, shape (C, C)
+        Counts ``cm[i, j]`` of images of class ``i`` predicted as ``j``.
+
+    Returns
+    -------
+    list of dict
+        ``true``, ``predicted`` and ``count`` of each pair, in row order.
+    """
+    off = np.array(cm, dtype=np.int64)
+    if off.ndim != 2 or off.shape[0] != off.shape[1]:
+        raise ValueError(f"a confusion matrix is square, got shape {off.shape}")
+    np.fill_diagonal(off, 0)
+    top = int(off.max()) if off.size else 0
+    if top == 0:
+        return []
+    return [{"true": int(i), "predicted": int(j), "count": top} for i, j in zip(*np.nonzero(off == top))]
+
+
+def accuracy_standard_error(accuracy: float, n: int) -> float:
+    """The standard error of an accuracy measured on ``n`` images,
+    ``sqrt(p (1 - p) / n)`` (binomial): the scale on which two accuracies on
+    the same set differ by chance."""
+    if not 0 <= accuracy <= 1:
+        raise ValueError(f"accuracy must be a fraction between 0 and 1, got {accuracy}")
+    if n < 1:
+        raise ValueError(f"n must be 1 or more images, got {n}")
+    return float(np.sqrt(accuracy * (1 - accuracy) / n))
+
+
 def most_confident_mistakes(P: np.ndarray, y: np.ndarray, k: int = 16) -> np.ndarray:
     """Indices of the ``k`` misclassified images whose wrong prediction had
     the highest probability, most confident first."""
@@ -257,22 +292,19 @@ def errors(P: np.ndarray, y: np.ndarray, k: int = 16) -> dict:
     Returns
     -------
     dict
-        ``confusion`` (C, C); ``n_errors``; ``most_confused``: the
-        (true, predicted) pair confused most often and its count;
+        ``confusion`` (C, C); ``n_errors``; ``most_confused``:
+        :func:`most_confused_pairs` of the confusion matrix;
         ``mistakes``: the ``k`` most confident mistakes, as indices,
         predictions and probabilities; ``least_confidence``: the lowest of
         those probabilities.
     """
     pred = P.argmax(axis=1)
     cm = confusion_matrix(y, pred, P.shape[1])
-    off = cm.copy()
-    np.fill_diagonal(off, 0)
-    i, j = np.unravel_index(np.argmax(off), off.shape)
     idx = most_confident_mistakes(P, y, k)
     return {
         "confusion": cm,
         "n_errors": int(np.count_nonzero(pred != y)),
-        "most_confused": {"true": int(i), "predicted": int(j), "count": int(off[i, j])},
+        "most_confused": most_confused_pairs(cm),
         "mistakes": {"index": idx, "predicted": pred[idx], "probability": P[idx, pred[idx]]},
         "least_confidence": float(P[idx, pred[idx]].min()) if len(idx) else float("nan"),
     }

@@ -27,29 +27,6 @@ def _jsonable(v):
     return v
 
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
-
-
-def sci(x: float, digits: int = 3) -> str:
-    """``x`` in scientific notation with ``digits`` significant digits, as a
-    reader writes it: ``sci(-0.0266557694, 9)`` is ``"−2.66557694 × 10⁻²"``
-    and ``sci(1.3e-8, 2)`` is ``"1.3 × 10⁻⁸"``; ``"e-02"`` would spend two
-    characters (sign and padding zero) on nothing, and a line may break after
-    its hyphen. The minus is a true minus sign (U+2212). Zero is ``"0"``,
-    and numbers from 1 to 10 have no ``× 10⁰``; for a sequence of numbers,
-    ``fmt={"column": lambda v: sci(v, 4)}`` in :meth:`Section.table`.
-    """
-    if digits < 1:
-        raise ValueError(f"digits must be at least 1, got {digits}")
-    x = float(x)
-    if x == 0 or not np.isfinite(x):
-        return "0" if x == 0 else str(x)
-    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
-    mantissa = mantissa.replace("-", "\u2212")
-    e = int(exponent)
-    return mantissa if e == 0 else f"{mantissa} \u00d7 10{str(e).translate(_SUPERSCRIPT)}"
-
-
 class Section:
     """One exercise's figures, prose and metrics.
 
@@ -111,7 +88,7 @@ class Section:
     @staticmethod
     def table(rows, headers, fmt=None) -> str:
         """A Markdown table; ``fmt`` maps a column name to a format string
-        (``"{:.4f}"``) or a function of the value (:func:`sci`). In the
+        (``"{:.4f}"``) or a function of the value (:func:`dlia_a2.prose.sci`). In the
         report no cell breaks over lines (the template's CSS)."""
         fmt = fmt or {}
         out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---:" for _ in headers) + "|"]

@@ -192,9 +192,16 @@ def heatmap(
     return fig
 
 
+# the face of the confusion matrix's diagonal cells, which the caption names
+DIAGONAL_GREY = "#d9d9d9"
+
+
 def confusion_matrix(cm: np.ndarray, class_names: Sequence[str]) -> Figure:
-    """Counts of (true class, predicted class); the diagonal is masked so
-    that the errors carry the colour scale."""
+    """Counts of (true class, predicted class): the errors carry the colour
+    scale, the diagonal (the correct answers) is drawn on grey
+    (:data:`DIAGONAL_GREY`) so that it does not."""
+    from matplotlib.patches import Rectangle
+
     off = cm.astype(float)
     np.fill_diagonal(off, np.nan)
     fig = heatmap(
@@ -210,27 +217,50 @@ def confusion_matrix(cm: np.ndarray, class_names: Sequence[str]) -> Figure:
     )
     ax = fig.axes[0]
     for i, v in enumerate(np.diag(cm)):
-        ax.text(i, i, str(int(v)), ha="center", va="center", fontsize=7, color="#555555", fontweight="bold")
+        ax.add_patch(Rectangle((i - 0.5, i - 0.5), 1, 1, facecolor=DIAGONAL_GREY, edgecolor="none", zorder=1))
+        ax.text(i, i, str(int(v)), ha="center", va="center", fontsize=7, color="black", zorder=2)
     return fig
 
 
-def image_grid(images: np.ndarray, titles: Sequence[str], cols: int = 8, shape=(28, 28)) -> Figure:
-    """Greyscale images (rows of pixels) with a title above each; a title too
-    wide for its image is broken over lines at its spaces."""
+def confusion_caption(network: str, n_images: int) -> str:
+    """The caption of :func:`confusion_matrix`, true to what it draws."""
+    return (
+        f"Confusion matrix of {network} on the {n_images:,} test images (rows: true class; columns: predicted). "
+        "The diagonal, on grey, counts the correct answers; the colour of the other cells shows the errors."
+    )
+
+
+def diverged_note(values) -> str:
+    """The sentence a :func:`heatmap` caption needs when some of its cells
+    are missing (written as a dash: the run diverged), else nothing."""
+    return " A dash: the run diverged." if np.isnan(np.asarray(values, dtype=float)).any() else ""
+
+
+def image_grid(images: np.ndarray, titles: Sequence[str], cols: int = 8, shape=(28, 28), fontsize: float = 9) -> Figure:
+    """Greyscale images (rows of pixels) with a title above each, at
+    ``fontsize`` points; a title too wide for its image is broken over lines
+    at its spaces."""
     n = len(images)
     rows = max(1, -(-n // cols))
     width = 0.95  # inches per image
-    chars = int(width * 72 / (0.6 * 7))  # what fits on one line at 7 points
+    chars = int(width * 72 / (0.6 * fontsize))  # what fits on one line
     wrapped = [textwrap.fill(str(t), chars, break_long_words=False) for t in titles]
     lines = max([w.count("\n") + 1 for w in wrapped] or [1])
-    fig = Figure(figsize=(width * cols, (1.05 + 0.13 * lines) * rows), layout="constrained")
+    fig = Figure(figsize=(width * cols, (1.05 + 0.17 * lines) * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for k, ax in enumerate(axes):
         ax.set_axis_off()
         if k < n:
             ax.imshow(np.asarray(images[k]).reshape(shape), cmap="gray_r")
-            ax.set_title(wrapped[k], fontsize=7)
+            ax.set_title(wrapped[k], fontsize=fontsize)
     return fig
+
+
+def mistake_titles(true_names: Sequence[str], predicted_names: Sequence[str]) -> list[str]:
+    """Titles of misclassified images: ``"4 → 9"``, true class first."""
+    if len(true_names) != len(predicted_names):
+        raise ValueError(f"{len(true_names)} true classes but {len(predicted_names)} predicted ones")
+    return [f"{t} \u2192 {p}" for t, p in zip(true_names, predicted_names)]
 
 
 def lines(xs, series: dict, xlabel: str, ylabel: str, logx: bool = False, logy: bool = False) -> Figure:
@@ -300,3 +330,27 @@ def regularisation_curves(curves: dict, chosen_epochs: dict | None = None, sets=
     axes[0].set_ylabel("mean cross-entropy")
     _legend_below(fig, axes)
     return fig
+
+
+def regularisation_caption(panels: Sequence[str], network: str, epochs: int, sets: Sequence[str]) -> str:
+    """The caption of :func:`regularisation_curves`: one panel when the
+    setting chosen on validation is no regularisation, two otherwise.
+
+    Parameters
+    ----------
+    panels : the panel titles, as drawn (``"none"`` is no regularisation).
+    network : e.g. ``"784-256-10"``.
+    epochs : epochs of each run.
+    sets : the sets whose loss is drawn, by their keys (``"val"``, ``"test"``).
+    """
+    if not 1 <= len(panels) <= 2:
+        raise ValueError(f"the caption describes one or two panels, got {len(panels)}")
+    drawn = " and ".join(LABELS[s].removesuffix(" set") for s in sets)
+    head = f"Loss of the {network} network on the {drawn} sets over {epochs} epoch{'s' if epochs != 1 else ''}"
+    if len(panels) == 2:
+        head += f", without regularisation (left) and with {panels[1]}, the setting chosen on validation (right)"
+    else:
+        head += f": the setting chosen on validation is {panels[0]}" + (
+            " (no regularisation)" if panels[0] == "none" else ""
+        )
+    return head + "; dotted: the epoch chosen on the validation accuracy."

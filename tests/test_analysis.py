@@ -119,4 +119,26 @@ def test_errors_count_confusions_and_order_mistakes_by_confidence():
     assert e["confusion"].tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
     assert e["n_errors"] == 2
     assert e["mistakes"]["index"].tolist() == [2, 1] and e["least_confidence"] == 0.5
-    assert e["most_confused"]["count"] == 1
+    assert e["most_confused"] == [  # two pairs tie at one image: both are named
+        {"true": 1, "predicted": 2, "count": 1},
+        {"true": 2, "predicted": 1, "count": 1},
+    ]
+
+
+def test_most_confused_pairs_names_every_tie_and_none_without_errors():
+    cm = np.array([[5, 7, 0], [1, 4, 7], [7, 0, 9]])
+    assert [(p["true"], p["predicted"]) for p in analysis.most_confused_pairs(cm)] == [(0, 1), (1, 2), (2, 0)]
+    cm[0, 1] = 8
+    assert analysis.most_confused_pairs(cm) == [{"true": 0, "predicted": 1, "count": 8}]
+    assert analysis.most_confused_pairs(np.diag([3, 4, 5])) == []
+    with pytest.raises(ValueError, match="square"):
+        analysis.most_confused_pairs(np.zeros((2, 3)))
+
+
+def test_accuracy_standard_error_is_binomial():
+    assert analysis.accuracy_standard_error(0.9, 100) == pytest.approx(0.03)
+    assert analysis.accuracy_standard_error(1.0, 50) == 0.0
+    with pytest.raises(ValueError, match="fraction"):
+        analysis.accuracy_standard_error(90.0, 100)
+    with pytest.raises(ValueError, match="images"):
+        analysis.accuracy_standard_error(0.9, 0)

@@ -11,6 +11,7 @@ ORDER = [
     "files",
     "environment",
     "prose",
+    "verdicts",
     "data",
     "parameters",
     "blas",

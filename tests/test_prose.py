@@ -9,7 +9,7 @@ def test_fill_formats_numbers_with_filters():
     metrics = {"acc": 0.98645, "n": 60000, "err": 6.8e-8, "lr": 0.05, "d": 0.123, "epochs": 1}
     text = "{{ acc | pct }} of {{ n | count }}; {{ err | sci }} at {{ lr | g }}, {{ d | signed }}, "
     text += "{{ epochs | plural('epoch') }}"
-    assert prose.fill(text, metrics) == "98.65% of 60,000; 6.8e-08 at 0.05, +0.12, 1 epoch"
+    assert prose.fill(text, metrics) == "98.65% of 60,000; 6.8 \u00d7 10\u207b\u2078 at 0.05, +0.12, 1 epoch"
 
 
 def test_fill_leaves_plain_markdown_and_latex_alone():
@@ -22,10 +22,39 @@ def test_unknown_name_stops_with_where_it_is():
         prose.fill("{{ test_acc | pct }}", {"test_accuracy": 0.9}, "nb2, cell-07")
 
 
-def test_verdicts_branch_on_recorded_values():
+def test_verdicts_are_recorded_phrases_and_branching_is_refused():
+    assert prose.fill("the formulas {{ verdict }}", {"verdict": "hold"}) == "the formulas hold"
     text = "the formulas {% if ok %}hold{% else %}do not hold{% endif %}"
-    assert prose.fill(text, {"ok": True}) == "the formulas hold"
-    assert prose.fill(text, {"ok": False}) == "the formulas do not hold"
+    with pytest.raises(ValueError, match=r"nb1, cell-20 holds a \{% \.\.\. %\} block.*dlia_a2.verdicts"):
+        prose.fill(text, {"ok": True}, "nb1, cell-20")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{ low - mean }}",
+        "{{ (low - mean) | points }}",
+        "{{ a * 2 }}",
+        "{{ a if ok else b }}",
+        "{{ a < b }}",
+        "{{ names[index] }}",
+        "{{ xs | pct(digits) }}",
+        "{% set r = a %}{{ r }}",
+        "{% for x in xs %}{{ x }}{% endfor %}",
+    ],
+)
+def test_placeholders_that_compute_are_refused(text):
+    metrics = {"low": 0.9, "mean": 0.8, "a": 1, "b": 2, "ok": True, "names": ["x"], "index": 0, "xs": 1, "digits": 1}
+    with pytest.raises(ValueError, match="block|computes"):
+        prose.fill(text, metrics)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{{ a }}", "{{ r.min | pct }}", '{{ s["chosen"].last | num(2) }}', "{{ s.runs[0] }}", "{{ n | plural('seed') }}"],
+)
+def test_plain_look_ups_pass(text):
+    prose.check_lookups(text)
 
 
 def test_listing_and_plural():
@@ -34,8 +63,8 @@ def test_listing_and_plural():
 
 
 def test_points_and_data_set_names():
-    metrics = {"low": 0.988, "mean": 0.9823333, "parameters": {"dataset": "fashion-mnist"}}
-    text = "{{ (low - mean) | points }} points below, on {{ parameters.dataset | dataset }}"
+    metrics = {"gap": 0.988 - 0.9823333, "parameters": {"dataset": "fashion-mnist"}}
+    text = "{{ gap | points }} points below, on {{ parameters.dataset | dataset }}"
     assert prose.fill(text, metrics) == "0.57 points below, on Fashion-MNIST"
     assert prose.dataset("mnist") == "MNIST" and prose.dataset("emnist") == "emnist"
     assert prose.points(-0.0005, 3) == "-0.050"

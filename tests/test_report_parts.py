@@ -129,7 +129,7 @@ def test_parameter_table_is_compact_and_complete():
 
 
 def test_sci_writes_numbers_for_a_reader():
-    from dlia_a2.notebook import sci
+    from dlia_a2.prose import sci
 
     assert sci(-0.0266557694, 9) == "\u22122.66557694 \u00d7 10\u207b\u00b2"
     assert sci(1.3e-8, 2) == "1.3 \u00d7 10\u207b\u2078"

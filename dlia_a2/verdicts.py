@@ -1,0 +1,363 @@
+"""Verdicts on a run, as the short phrases the report's sentences quote.
+
+The notebooks' Markdown holds look-ups only (``{{ loss_order_verdict }}``);
+every word that depends on the numbers ("a tie", "falls by", "barely
+moves") is chosen here, from the numbers, by a small tested function, and
+recorded into the notebook's metrics with ``section.record(...)``. The
+thresholds behind the words are named once, below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from dlia_a2.prose import dataset as prose_dataset
+from dlia_a2.prose import g, listing, num, pct, plural
+
+# --- thresholds ------------------------------------------------------------------
+
+# largest relative error at which a formula agrees with finite differences
+# (a step of 1e-6 leaves errors of order 1e-12 and rounding of order 1e-10)
+GRADIENT_TOLERANCE = 1e-6
+# a range of the test accuracy narrower than this (percentage points) means
+# that a reading does not hang on the step it was taken at
+STABLE_SPREAD_POINTS = 0.5
+# a change of accuracy smaller than this (percentage points) "barely moves";
+# from this size on the phrase says how far it rose or fell
+BARELY_POINTS = 0.2
+# probabilities from this on print as "more than 0.9999" (4 digits would round up to 1.0000)
+NEAR_CERTAIN = 0.99995
+# two accuracies closer than this many standard errors cannot be told apart
+SEPARATING_STANDARD_ERRORS = 2
+# what a comparison of grid values says when the grid holds fewer than two
+NOT_COMPARED = "this grid has fewer than two values with a finished run to compare"
+
+
+def _check_fraction(name: str, x: float) -> None:
+    if not 0 <= x <= 1:
+        raise ValueError(f"{name} must be a fraction between 0 and 1, got {x}; pass accuracies, not percentages")
+
+
+# --- Exercise 1 ------------------------------------------------------------------
+
+
+def formulas_hold(max_rel_error: float, tolerance: float = GRADIENT_TOLERANCE) -> str:
+    """Whether the formulas hold to the accuracy finite differences can show:
+    ``"hold"`` when ``max_rel_error`` is below ``tolerance``, else
+    ``"do **not** hold"``."""
+    if not max_rel_error >= 0:
+        raise ValueError(f"max_rel_error must be 0 or more, got {max_rel_error}")
+    return "hold" if max_rel_error < tolerance else "do **not** hold"
+
+
+# --- readings at one step --------------------------------------------------------
+
+
+def reading_stability(spread_points: float) -> str:
+    """What a range of the test accuracy of ``spread_points`` percentage
+    points around a reading says about it: below :data:`STABLE_SPREAD_POINTS`
+    the reading does not hang on its last step."""
+    if not spread_points >= 0:
+        raise ValueError(f"spread_points must be 0 or more, got {spread_points}")
+    if spread_points < STABLE_SPREAD_POINTS:
+        return "narrow enough that a reading does not hang on the step it was taken at"
+    return "wide enough that a reading taken a little earlier or later could differ by that much"
+
+
+def accuracy_change(points: float) -> str:
+    """A change of test accuracy of ``points`` percentage points, as a verb
+    phrase: ``"does not move"``, ``"barely moves (+0.05 points)"`` below
+    :data:`BARELY_POINTS`, else ``"rises by 0.40 points"`` or
+    ``"falls by 1.16 points"``."""
+    if points == 0:
+        return "does not move"
+    if abs(points) < BARELY_POINTS:
+        return f"barely moves ({points:+.2f} points)"
+    return f"{'rises' if points > 0 else 'falls'} by {abs(points):.2f} points"
+
+
+# --- Exercise 2: test loss and training loss -------------------------------------
+
+
+def easier_set(test_accuracy: float, train_accuracy: float) -> str:
+    """Which set a simple model finds easier, from its accuracy on each."""
+    _check_fraction("test_accuracy", test_accuracy)
+    _check_fraction("train_accuracy", train_accuracy)
+    if test_accuracy > train_accuracy:
+        return "here the test set is the easier one"
+    if test_accuracy == train_accuracy:
+        return "here the two are a tie"
+    return "here the training set is the easier one, so this reason does not apply"
+
+
+def loss_order(order: Mapping) -> str:
+    """How the whole-set test loss stands to the training loss over a run,
+    from :func:`dlia_a2.analysis.loss_order`: a phrase that follows
+    "the whole-set test loss"."""
+    pattern = order["pattern"]
+    if pattern == "never":
+        return "is never below the whole-set training loss"
+    if pattern == "throughout":
+        return "is below the whole-set training loss at every evaluation point"
+    share = pct(order["share_below"], 0)
+    if pattern == "early":
+        return (
+            f"is below the whole-set training loss at {share} of the evaluation points, all before epoch "
+            f"{num(order['cross_epoch'], 1)}; from there on the network fits its own training images better "
+            "than unseen ones and the order stays flipped"
+        )
+    if pattern == "crossing":
+        return (
+            f"is below the whole-set training loss at {share} of the evaluation points; the two first cross "
+            f"at epoch {num(order['cross_epoch'], 1)}"
+        )
+    raise ValueError(f"unknown loss order pattern {pattern!r}; expected never, throughout, early or crossing")
+
+
+def on_rungs(all_on_rungs: bool) -> str:
+    """``"every one of them"`` or ``"not all of them"``."""
+    return "every one of them" if all_on_rungs else "not all of them"
+
+
+def share(k: int, n: int) -> str:
+    """``k`` of ``n`` things: ``"all 10"``, ``"none of the 10"``, ``"7 of the 10"``."""
+    if not 0 <= k <= n:
+        raise ValueError(f"k must lie between 0 and n = {n}, got {k}")
+    if k == n:
+        return f"all {n}"
+    return f"none of the {n}" if k == 0 else f"{k} of the {n}"
+
+
+# --- Exercise 3: the search ------------------------------------------------------
+
+
+def diverged(n: int) -> str:
+    """``"none diverged"``, ``"1 diverged"``, ``"3 diverged"``."""
+    if n < 0:
+        raise ValueError(f"the number of diverged runs must be 0 or more, got {n}")
+    return "none diverged" if n == 0 else f"{n} diverged"
+
+
+def budget(excluded: Sequence[str], best_overall_label: str, best_overall_accuracy: float) -> str:
+    """What the budget of floating-point operations excluded: ``"every
+    configuration fits"``, or how many do not, naming the best of the search
+    when it is one of them."""
+    if not excluded:
+        return "every configuration fits"
+    head = f"{plural(len(excluded), 'configuration')} {'does' if len(excluded) == 1 else 'do'} not and cannot be chosen"
+    if best_overall_label in excluded:
+        head += f" (among them the best of the search, {best_overall_label}, at {pct(best_overall_accuracy)})"
+    return head
+
+
+def majority(k: int, n: int, yes: str, no: str, tie: str) -> str:
+    """``yes`` when ``k`` of ``n`` comparisons is a majority, ``no`` when it
+    is a minority, ``tie`` when it is exactly half, and
+    :data:`NOT_COMPARED` when there was nothing to compare (``n = 0``)."""
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k = {k}, n = {n}")
+    if n == 0:
+        return NOT_COMPARED
+    if 2 * k == n:
+        return tie
+    return yes if 2 * k > n else no
+
+
+def claim(faster: int, lower: int, of: int) -> str:
+    """Whether "converges faster but ends lower" holds by majority over
+    ``of`` comparisons."""
+    if not (0 <= faster <= of and 0 <= lower <= of):
+        raise ValueError(f"need 0 <= faster, lower <= of, got {faster}, {lower}, {of}")
+    if of == 0:
+        return f"the claim cannot be tested: {NOT_COMPARED}"
+    if 2 * faster > of and 2 * lower > of:
+        return "the claim holds"
+    if 2 * faster == of or 2 * lower == of:
+        return "the data is split evenly and neither bears the claim out nor refutes it"
+    return "the data does not bear the claim out"
+
+
+def best_lr_listing(best_lr_by_batch: Sequence[Sequence]) -> str:
+    """``"0.1 at batch 32 and 0.2 at batch 128"``; ``"none"`` when every
+    run diverged."""
+    if not best_lr_by_batch:
+        return "none (every run diverged)"
+    return listing([f"{g(lr)} at batch {b}" for b, lr in best_lr_by_batch])
+
+
+def best_lr_trend(best_lr_by_batch: Sequence[Sequence]) -> str:
+    """Whether the best learning rate grows with the batch size, from
+    ``(batch_size, best_learning_rate)`` pairs (any order)."""
+    ordered = [lr for _, lr in sorted(best_lr_by_batch)]
+    if len(ordered) < 2:
+        return f"the claim cannot be tested: {NOT_COMPARED}"
+    if len(set(ordered)) == 1:
+        return "the same learning rate was best at every batch size, so this grid shows no such dependence"
+    if all(a <= b for a, b in zip(ordered, ordered[1:])):
+        return "it grows with the batch size, so within this grid the data agrees with the claim"
+    return "it does not grow with the batch size, so within this grid the data does not support the claim"
+
+
+# --- Exercise 3: the long runs ---------------------------------------------------
+
+
+def training_accuracy(first_perfect_epoch: int | None, last_train_accuracy: float) -> str:
+    """``"reaches 1.0, every training image right, at epoch 12"`` or ``"ends at 0.9950"``."""
+    if first_perfect_epoch:
+        return f"reaches 1.0, every training image right, at epoch {first_perfect_epoch}"
+    return f"ends at {num(last_train_accuracy)}"
+
+
+def long_run(summary: Mapping) -> dict:
+    """The phrases about one long run, from
+    :func:`dlia_a2.experiments.long_run_summary`: ``stability`` of its two
+    readings, ``training_accuracy``, ``test_loss`` and ``accuracy_change``
+    between them."""
+    spread = max(summary["short_range"]["spread_points"], summary["last_range"]["spread_points"])
+    return {
+        "stability": reading_stability(spread),
+        "training_accuracy": training_accuracy(summary["first_perfect_epoch"], summary["last"]["train_accuracy"]),
+        "test_loss": test_loss_trend(summary["overfits"], summary["min_test_loss_epoch"]),
+        "accuracy_change": accuracy_change(summary["accuracy_change_points"]),
+    }
+
+
+def test_loss_trend(overfits: bool, min_test_loss_epoch: int) -> str:
+    """What the test loss did over a long run: lowest before the end and
+    rising (overfitting), or still falling at the end."""
+    if overfits:
+        return (
+            f"is lowest at epoch {min_test_loss_epoch} and rises after it: the network grows more confident "
+            "on its training images than the test images justify, which is overfitting"
+        )
+    return "is still falling at the last epoch: no overfitting within this run"
+
+
+# --- Exercise 3: the regularisation study ----------------------------------------
+
+
+def separable(gap: float, standard_error: float, what: str = "these two") -> str:
+    """Whether two accuracies ``gap`` apart can be told apart by a set whose
+    accuracy has ``standard_error`` (fractions, not points)."""
+    if not (gap >= 0 and standard_error >= 0):
+        raise ValueError(f"need gap >= 0 and standard_error >= 0, got {gap} and {standard_error}")
+    if gap == 0:
+        return f"zero: a tie, and the validation set cannot tell {what} apart"
+    if gap < SEPARATING_STANDARD_ERRORS * standard_error:
+        return f"less than two standard errors, so the validation set cannot tell {what} apart"
+    return f"two standard errors or more, so the validation set tells {what} apart"
+
+
+def monitors(m: Mapping) -> str:
+    """How the epochs chosen on the validation accuracy compare with those
+    the validation loss would have chosen, from
+    :func:`dlia_a2.experiments.compare_monitors`."""
+    of = m["of"]
+    if m["same"] == of:
+        return (
+            f"the validation loss would have chosen the same epoch in each of the {of} runs, "
+            "so here the choice of score changes nothing"
+        )
+    parts = [f"an earlier epoch in {m['later']}"]
+    if m["same"]:
+        parts.append(f"the same epoch in {m['same']}")
+    if m["earlier"]:
+        parts.append(f"a later one in {m['earlier']}")
+    gain = m["test_accuracy_gain_points"]
+    return (
+        f"of the {of} runs, the validation loss would have chosen {listing(parts)}; the test accuracy at the "
+        f"epochs chosen on accuracy differs from that at the epochs the loss would choose by "
+        f"{gain['mean']:+.2f} points on average (from {gain['min']:+.2f} to {gain['max']:+.2f})"
+    )
+
+
+# Srivastava et al. (2014), Table 2: plain dropout networks on MNIST without
+# data augmentation
+DROPOUT_MNIST_RANGE = (0.988, 0.990)
+
+
+def regularisation(study: Mapping, dataset: str) -> dict:
+    """The numbers and phrases the regularisation paragraph quotes, from
+    :func:`dlia_a2.experiments.regularisation_study` (without its curves)
+    and the data set's name."""
+    settings, chosen, runner_up = study["settings"], study["chosen"], study["runner_up"]
+    if runner_up is None:
+        raise ValueError("the study compared one setting only; give it two or more to choose between")
+    best = settings[chosen]["at_chosen_epoch"]["val_accuracy"]
+    gap = best - settings[runner_up]["at_chosen_epoch"]["val_accuracy"]
+    low, high = DROPOUT_MNIST_RANGE
+    if dataset == "mnist":
+        published = f"The network here {against_range(study['test_accuracy']['mean'], low, high)}."
+    else:
+        published = f"This build trains on {prose_dataset(dataset)}, to which those figures do not apply."
+    return {
+        "chosen_val_accuracy": best,
+        "chosen_epoch": settings[chosen]["chosen_epoch"],
+        "runner_up_gap": gap,
+        "runner_up": separable(gap, study["val_accuracy_se"]),
+        "n_seeds": len(study["seeds"]),
+        "seed_epochs": listing([str(s["chosen_epoch"]) for s in study["seeds"].values()]),
+        "monitors": monitors(study["monitors"]),
+        "published": published,
+    }
+
+
+def against_range(value: float, low: float, high: float) -> str:
+    """Where ``value`` lies against a published range ``low``–``high``."""
+    if value < low:
+        return f"stays {100 * (low - value):.2f} points below that range"
+    if value > high:
+        return f"lies {100 * (value - high):.2f} points above that range"
+    return "lies within that range"
+
+
+# --- Exercise 3: optimisers and errors -------------------------------------------
+
+
+def optimizer_ranking(val_accuracy: Mapping[str, float], standard_error: float) -> str:
+    """Which optimiser leads on the validation set and whether the lead is
+    real: a sentence from each optimiser's validation accuracy."""
+    if len(val_accuracy) < 2:
+        raise ValueError(f"need two optimisers or more, got {len(val_accuracy)}")
+    ranked = sorted(val_accuracy.items(), key=lambda kv: -kv[1])
+    (first, a), (second, b) = ranked[0], ranked[1]
+    worst = ranked[-1][1]
+    tied = [n for n, v in ranked if v == a]
+    if len(tied) > 1:
+        lead = f"{listing(tied)} tie for the highest validation accuracy ({pct(a)})"
+    else:
+        lead = f"{first} has the highest validation accuracy ({pct(a)})"
+    if a - worst < SEPARATING_STANDARD_ERRORS * standard_error:
+        return f"{lead}, but all {len(ranked)} lie within two standard errors: at this budget they cannot be told apart"
+    if a - b < SEPARATING_STANDARD_ERRORS * standard_error:
+        return (
+            f"{lead}, but {first} and {second} lie within two standard errors: "
+            "at this budget the validation set cannot tell them apart"
+        )
+    return f"{lead}, two standard errors or more ahead of the next"
+
+
+def confidence(p_min: float) -> str:
+    """The lowest probability among confident mistakes: ``"more than
+    0.9999"`` from :data:`NEAR_CERTAIN` on (where four digits would print
+    1.0000), else ``"at least 0.9876"``."""
+    if p_min != p_min:  # NaN: no mistakes to show
+        return "nothing: no test image is wrong"
+    _check_fraction("p_min", p_min)
+    return "more than 0.9999" if p_min >= NEAR_CERTAIN else f"at least {num(p_min)}"
+
+
+def most_confused(pairs: Sequence[Mapping], class_names: Sequence[str]) -> str:
+    """The most frequent confusion, from
+    :func:`dlia_a2.analysis.most_confused_pairs` (all pairs tied at the top
+    count): one pair is named, a tie is called a tie."""
+    if not pairs:
+        return "there is no confusion: every test image is right"
+
+    def name(p):
+        return f"a true {class_names[p['true']]} taken for a {class_names[p['predicted']]}"
+
+    n = pairs[0]["count"]
+    if len(pairs) == 1:
+        return f"the most frequent confusion is {name(pairs[0])} ({plural(n, 'image')})"
+    return f"the most frequent confusions tie at {plural(n, 'image')} each: {listing([name(p) for p in pairs])}"

@@ -1,0 +1,229 @@
+"""The phrases the report's sentences quote: ties called ties, both signs,
+zero, and the sizes at which "barely" and "narrow" stop being true."""
+
+import pytest
+
+from dlia_a2 import verdicts as v
+
+
+def test_formulas_hold_below_the_tolerance_only():
+    assert v.formulas_hold(0.0) == "hold"
+    assert v.formulas_hold(9.9e-7) == "hold"
+    assert v.formulas_hold(v.GRADIENT_TOLERANCE) == "do **not** hold"
+    assert v.formulas_hold(0.3) == "do **not** hold"
+    with pytest.raises(ValueError, match="0 or more"):
+        v.formulas_hold(float("nan"))
+
+
+def test_reading_stability_stops_being_narrow_at_the_threshold():
+    narrow = v.reading_stability(0.0)
+    assert "does not hang" in narrow and narrow == v.reading_stability(v.STABLE_SPREAD_POINTS - 1e-9)
+    assert "could differ" in v.reading_stability(v.STABLE_SPREAD_POINTS)
+    assert "could differ" in v.reading_stability(1.16)
+    with pytest.raises(ValueError, match="spread_points"):
+        v.reading_stability(-0.1)
+
+
+@pytest.mark.parametrize(
+    "points, phrase",
+    [
+        (0.0, "does not move"),
+        (0.05, "barely moves (+0.05 points)"),
+        (-0.19, "barely moves (-0.19 points)"),
+        (v.BARELY_POINTS, "rises by 0.20 points"),
+        (-v.BARELY_POINTS, "falls by 0.20 points"),
+        (-1.16, "falls by 1.16 points"),  # the reference build's case: not "barely"
+        (0.4, "rises by 0.40 points"),
+    ],
+)
+def test_accuracy_change_names_the_size_and_the_sign(points, phrase):
+    assert v.accuracy_change(points) == phrase
+
+
+def test_easier_set_both_ways_and_a_tie():
+    assert v.easier_set(0.82, 0.80) == "here the test set is the easier one"
+    assert "training set is the easier" in v.easier_set(0.80, 0.82)
+    assert "tie" in v.easier_set(0.81, 0.81)
+    with pytest.raises(ValueError, match="not percentages"):
+        v.easier_set(82.0, 80.0)
+
+
+@pytest.mark.parametrize(
+    "order, words",
+    [
+        ({"pattern": "never", "share_below": 0.0, "cross_epoch": 0.1}, "is never below"),
+        ({"pattern": "throughout", "share_below": 1.0, "cross_epoch": None}, "at every evaluation point"),
+        (
+            {"pattern": "early", "share_below": 0.25, "cross_epoch": 1.5},
+            "25% of the evaluation points, all before epoch 1.5",
+        ),
+        ({"pattern": "crossing", "share_below": 0.5, "cross_epoch": 0.2}, "first cross at epoch 0.2"),
+    ],
+)
+def test_loss_order_phrase_per_pattern(order, words):
+    assert words in v.loss_order(order)
+
+
+def test_loss_order_refuses_an_unknown_pattern():
+    with pytest.raises(ValueError, match="'sometimes'.*never, throughout"):
+        v.loss_order({"pattern": "sometimes", "share_below": 0.5, "cross_epoch": 1.0})
+
+
+def test_on_rungs_and_share():
+    assert v.on_rungs(True) == "every one of them" and v.on_rungs(False) == "not all of them"
+    assert v.share(10, 10) == "all 10" and v.share(0, 10) == "none of the 10" and v.share(7, 10) == "7 of the 10"
+    with pytest.raises(ValueError, match="between 0 and n = 10"):
+        v.share(11, 10)
+
+
+def test_diverged_counts_none_and_some():
+    assert v.diverged(0) == "none diverged" and v.diverged(1) == "1 diverged" and v.diverged(3) == "3 diverged"
+    with pytest.raises(ValueError):
+        v.diverged(-1)
+
+
+def test_budget_names_what_it_excluded():
+    assert v.budget([], "784-64-10 relu", 0.97) == "every configuration fits"
+    one = v.budget(["784-512-10 relu"], "784-64-10 relu", 0.97)
+    assert one == "1 configuration does not and cannot be chosen"
+    two = v.budget(["784-512-10 relu", "784-256-10 relu"], "784-512-10 relu", 0.975)
+    assert two.startswith("2 configurations do not") and "best of the search, 784-512-10 relu, at 97.50%" in two
+
+
+def test_majority_calls_a_tie_a_tie():
+    words = ("faster", "slower", "as often faster as slower")
+    assert v.majority(2, 3, *words) == "faster"
+    assert v.majority(1, 3, *words) == "slower"
+    assert v.majority(0, 3, *words) == "slower"
+    assert v.majority(1, 2, *words) == "as often faster as slower"
+    assert v.majority(0, 0, *words) == v.NOT_COMPARED  # a grid of one batch size compares nothing
+    with pytest.raises(ValueError, match="0 <= k <= n"):
+        v.majority(4, 3, *words)
+
+
+def test_claim_holds_only_on_both_majorities():
+    assert v.claim(2, 2, 3) == "the claim holds"
+    assert v.claim(3, 1, 3) == "the data does not bear the claim out"
+    assert v.claim(0, 3, 3) == "the data does not bear the claim out"
+    assert "split evenly" in v.claim(1, 2, 2)
+    assert v.claim(0, 0, 0) == f"the claim cannot be tested: {v.NOT_COMPARED}"
+    with pytest.raises(ValueError):
+        v.claim(4, 0, 3)
+
+
+def test_best_learning_rate_trend():
+    assert v.best_lr_listing([(32, 0.1), (128, 0.2)]) == "0.1 at batch 32 and 0.2 at batch 128"
+    assert "same learning rate" in v.best_lr_trend([(32, 0.1), (128, 0.1)])
+    assert "grows with the batch size" in v.best_lr_trend([(128, 0.2), (32, 0.1)])  # any order
+    assert "does not grow" in v.best_lr_trend([(32, 0.2), (128, 0.1)])
+    assert v.best_lr_trend([(32, 0.1)]) == f"the claim cannot be tested: {v.NOT_COMPARED}"
+    assert v.best_lr_listing([]) == "none (every run diverged)"
+
+
+def test_long_run_phrases():
+    summary = {
+        "short_range": {"spread_points": 0.1},
+        "last_range": {"spread_points": 0.6},  # the wider of the two decides
+        "first_perfect_epoch": None,
+        "last": {"train_accuracy": 0.99504},
+        "overfits": True,
+        "min_test_loss_epoch": 3,
+        "accuracy_change_points": -1.16,
+    }
+    out = v.long_run(summary)
+    assert "could differ" in out["stability"]
+    assert out["training_accuracy"] == "ends at 0.9950"
+    assert out["test_loss"].startswith("is lowest at epoch 3 and rises after it") and "overfitting" in out["test_loss"]
+    assert out["accuracy_change"] == "falls by 1.16 points"
+    summary.update(first_perfect_epoch=12, overfits=False, accuracy_change_points=0.0)
+    out = v.long_run(summary)
+    assert out["training_accuracy"].endswith("at epoch 12") and "still falling" in out["test_loss"]
+    assert out["accuracy_change"] == "does not move"
+
+
+def test_separable_at_two_standard_errors():
+    se = 0.005
+    assert "tie" in v.separable(0.0, se)
+    assert "cannot tell" in v.separable(2 * se - 1e-9, se)
+    assert "tells these two apart" in v.separable(2 * se, se)
+    assert "tells these two apart" in v.separable(0.01, 0.0)  # accuracies of 0 or 1 have no spread
+    with pytest.raises(ValueError):
+        v.separable(-0.01, se)
+
+
+def test_monitors_same_everywhere_and_mixed():
+    same = {"later": 0, "same": 7, "earlier": 0, "of": 7, "test_accuracy_gain_points": {}}
+    assert "same epoch in each of the 7 runs" in v.monitors(same)
+    mixed = {
+        "later": 4,
+        "same": 0,
+        "earlier": 3,
+        "of": 7,
+        "test_accuracy_gain_points": {"mean": 0.1, "min": -0.05, "max": 0.3},
+    }
+    text = v.monitors(mixed)
+    assert "an earlier epoch in 4 and a later one in 3" in text and "the same epoch" not in text
+    assert "+0.10 points on average (from -0.05 to +0.30)" in text
+
+
+def test_against_range():
+    assert v.against_range(0.982, 0.988, 0.990) == "stays 0.60 points below that range"
+    assert v.against_range(0.988, 0.988, 0.990) == "lies within that range"
+    assert v.against_range(0.9925, 0.988, 0.990) == "lies 0.25 points above that range"
+
+
+def test_regularisation_phrases_from_a_study():
+    def setting(acc, epoch):
+        return {"chosen_epoch": epoch, "at_chosen_epoch": {"val_accuracy": acc}}
+
+    study = {
+        "settings": {"none": setting(0.970, 4), "dropout": setting(0.972, 5)},
+        "chosen": "dropout",
+        "runner_up": "none",
+        "val_accuracy_se": 0.005,
+        "seeds": {"0": {"chosen_epoch": 5}, "1": {"chosen_epoch": 4}},
+        "monitors": {"later": 0, "same": 3, "earlier": 0, "of": 3, "test_accuracy_gain_points": {}},
+        "test_accuracy": {"mean": 0.982},
+    }
+    out = v.regularisation(study, "mnist")
+    assert out["runner_up_gap"] == pytest.approx(0.002) and "cannot tell" in out["runner_up"]
+    assert out["n_seeds"] == 2 and out["seed_epochs"] == "5 and 4" and out["chosen_epoch"] == 5
+    assert out["published"] == "The network here stays 0.60 points below that range."
+    assert "Fashion-MNIST, to which those figures do not apply" in v.regularisation(study, "fashion-mnist")["published"]
+    with pytest.raises(ValueError, match="one setting only"):
+        v.regularisation({**study, "runner_up": None}, "mnist")
+
+
+def test_optimizer_ranking_ties_and_standard_errors():
+    se = 0.005
+    apart = v.optimizer_ranking({"sgd": 0.95, "momentum": 0.97, "adam": 0.99}, se)
+    assert apart.startswith("adam has the highest validation accuracy (99.00%)") and "ahead of the next" in apart
+    close_two = v.optimizer_ranking({"sgd": 0.95, "momentum": 0.985, "adam": 0.99}, se)
+    assert "adam and momentum lie within two standard errors" in close_two
+    all_close = v.optimizer_ranking({"sgd": 0.982, "momentum": 0.985, "adam": 0.99}, se)
+    assert "all 3 lie within two standard errors" in all_close
+    tie = v.optimizer_ranking({"sgd": 0.95, "momentum": 0.99, "adam": 0.99}, se)
+    assert tie.startswith("momentum and adam tie for the highest validation accuracy (99.00%)")
+    with pytest.raises(ValueError, match="two optimisers"):
+        v.optimizer_ranking({"sgd": 0.9}, se)
+
+
+def test_confidence_above_and_below_four_nines():
+    assert v.confidence(0.99999) == "more than 0.9999"
+    assert v.confidence(v.NEAR_CERTAIN) == "more than 0.9999"  # never "at least 1.0000"
+    assert v.confidence(0.999949) == "at least 0.9999"
+    assert v.confidence(0.98765) == "at least 0.9877"
+    assert v.confidence(float("nan")) == "nothing: no test image is wrong"
+    with pytest.raises(ValueError, match="not percentages"):
+        v.confidence(98.0)
+
+
+def test_most_confused_names_one_pair_or_calls_the_tie():
+    names = [str(k) for k in range(10)]
+    one = [{"true": 4, "predicted": 9, "count": 7}]
+    assert v.most_confused(one, names) == "the most frequent confusion is a true 4 taken for a 9 (7 images)"
+    three = one + [{"true": 7, "predicted": 2, "count": 7}, {"true": 3, "predicted": 5, "count": 7}]
+    text = v.most_confused(three, names)
+    assert text.startswith("the most frequent confusions tie at 7 images each:")
+    assert text.endswith("a true 4 taken for a 9, a true 7 taken for a 2 and a true 3 taken for a 5")
+    assert "no confusion" in v.most_confused([], names)
