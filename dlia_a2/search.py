@@ -257,10 +257,9 @@ def claims(stage1, learning_rates, batch_sizes) -> dict:
     -------
     dict
         ``batch`` and ``learning_rate``: ``faster``, ``lower``, ``of`` (the
-        number of comparisons), ``largest``, ``smallest``, and the verdicts
-        by majority ``mostly_faster`` and ``claim_holds``; ``best_lr``:
-        batch size -> best learning rate; ``best_lr_grows``: whether it
-        never falls as the batch size grows; ``best_lr_constant``.
+        number of comparisons), ``largest``, ``smallest``; ``best_lr``:
+        batch size -> best learning rate. The verdicts on these counts are
+        ``dlia_a2.verdicts.claim`` and ``best_lr_trend``.
     """
     lrs, bss = sorted(learning_rates), sorted(batch_sizes)
     first = np.full((len(lrs), len(bss)), np.nan)
@@ -289,17 +288,11 @@ def claims(stage1, learning_rates, batch_sizes) -> dict:
 
     batch = tally([compare(first[i], last[i]) for i in range(len(lrs))], bss)
     learning_rate = tally([compare(first[:, j], last[:, j]) for j in range(len(bss))], lrs)
-    for t in (batch, learning_rate):  # verdicts by majority of the comparisons
-        t["mostly_faster"] = t["faster"] > t["of"] / 2
-        t["claim_holds"] = t["mostly_faster"] and t["lower"] > t["of"] / 2
     best_lr = {b: lrs[int(np.nanargmax(last[:, j]))] for j, b in enumerate(bss) if np.isfinite(last[:, j]).any()}
-    ordered = [best_lr[b] for b in bss if b in best_lr]
     return {
         "batch": batch,
         "learning_rate": learning_rate,
         "best_lr": best_lr,
-        "best_lr_grows": all(x <= y for x, y in zip(ordered, ordered[1:])),
-        "best_lr_constant": len(set(ordered)) <= 1,
         "first_epoch": first,
         "last_epoch": last,
         "learning_rates": lrs,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dlia_a2 import search as sr
+from dlia_a2 import verdicts
 from dlia_a2.training import TrainConfig
 
 
@@ -95,11 +96,12 @@ def test_claims_compare_by_value_whatever_the_order_of_the_lists():
         assert c["batch"]["largest"] == 128
         # the larger batch starts slower (0.80 < 0.90, 0.85 < 0.95) and ends lower at both rates
         assert (c["batch"]["faster"], c["batch"]["lower"], c["batch"]["of"]) == (0, 2, 2)
-        assert not c["batch"]["mostly_faster"] and not c["batch"]["claim_holds"]
+        assert verdicts.claim(c["batch"]["faster"], c["batch"]["lower"], c["batch"]["of"]) != "the claim holds"
         # the larger rate starts faster and ends lower at both batch sizes: the claim holds
         assert (c["learning_rate"]["faster"], c["learning_rate"]["lower"]) == (2, 2)
-        assert c["learning_rate"]["claim_holds"]
-        assert c["best_lr"] == {32: 0.1, 128: 0.1} and c["best_lr_constant"]
+        assert verdicts.claim(*(c["learning_rate"][k] for k in ("faster", "lower", "of"))) == "the claim holds"
+        assert c["best_lr"] == {32: 0.1, 128: 0.1}
+        assert verdicts.best_lr_trend(sorted(c["best_lr"].items())).startswith("the same learning rate was best")
 
 
 def test_claims_skip_diverged_runs():
