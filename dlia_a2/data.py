@@ -125,13 +125,16 @@ def train_val_split(
     return x[train], y[train], x[val], y[val]
 
 
-def _check_whole(name: str, value, allowed: str) -> None:
-    """Refuse a value that is not an int (a bool, a float, a string)."""
+def _check_whole(name: str, value, low: int, high: float, rule: str) -> None:
+    """Refuse a ``load_split`` argument that is not an int (a bool, a float,
+    a string) or lies outside ``[low, high]``; ``rule`` says what is allowed."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(
-            f"load_split({name}={value!r}): {name} must be a whole number (an int), {allowed}; "
+            f"load_split({name}={value!r}): {name} must be a whole number (an int) and {rule}; "
             f"got a {type(value).__name__}"
         )
+    if not low <= value <= high:
+        raise ValueError(f"load_split({name}={value!r}): {name} must {rule}")
 
 
 def load_split(
@@ -169,21 +172,17 @@ def load_split(
         If one of them is out of its range, or ``dataset`` is unknown.
     """
     n_images = n_train_images(dataset)
-    _check_whole("n_val", n_val, f"from 0 to {n_images - 1}")
-    _check_whole("n_train", n_train, "1 or more (0 for all)")
-    _check_whole("seed", seed, "0 or more")
-    if not 0 <= n_val < n_images:
-        raise ValueError(
-            f"load_split(n_val={n_val}): n_val must lie between 0 and {n_images - 1}, "
-            f"since the validation set is held out of the {n_images} training images of {dataset}"
-        )
-    if not 0 <= n_train <= n_images - n_val:
-        raise ValueError(
-            f"load_split(n_train={n_train}): n_train must lie between 1 and {n_images - n_val} (0 for all), "
-            f"the {n_images} training images of {dataset} less the n_val={n_val} held out"
-        )
-    if seed < 0:
-        raise ValueError(f"load_split(seed={seed}): seed must be a whole number, 0 or more")
+    _check_whole("seed", seed, 0, np.inf, "be 0 or more")
+    _check_whole(
+        "n_val", n_val, 0, n_images - 1, f"lie between 0 and {n_images - 1}, fewer than the {n_images} training images"
+    )
+    _check_whole(
+        "n_train",
+        n_train,
+        0,
+        n_images - n_val,
+        f"lie between 1 and {n_images - n_val} (0 for all), the {n_images} training images less n_val={n_val}",
+    )
     ds = load(dataset)
     x, y = ds.x_train, ds.y_train
     if n_val:
@@ -191,7 +190,7 @@ def load_split(
     else:
         xv, yv = x[:0], y[:0]
     if n_train:
-        keep = np.sort(np.random.default_rng(seed + 1).permutation(len(x))[:n_train])
+        keep = np.sort(np.random.default_rng(int(seed) + 1).permutation(len(x))[:n_train])
         x, y = x[keep], y[keep]
     return to_float(x), y, to_float(xv), yv, to_float(ds.x_test), ds.y_test, ds.class_names
 

@@ -280,6 +280,73 @@ def test_load_split_holds_out_a_seeded_validation_set_and_subset(fake_mnist, mon
         data.load_split("mnist", n_train=5, n_val=2)
 
 
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        (
+            {"n_train": 3.0},
+            TypeError,
+            r"^load_split\(n_train=3\.0\): n_train must be a whole number \(an int\) and lie between 1 and 6 ",
+        ),
+        ({"n_train": True}, TypeError, r"^load_split\(n_train=True\): n_train must be a whole number .*; got a bool"),
+        (
+            {"n_train": np.True_},
+            TypeError,
+            r"^load_split\(n_train=np.True_\): n_train must be a whole number .*; got a bool",
+        ),
+        ({"n_train": "3"}, TypeError, r"^load_split\(n_train='3'\): .*; got a str"),
+        ({"n_train": -1}, ValueError, r"^load_split\(n_train=-1\): n_train must lie between 1 and 6 \(0 for all\)"),
+        ({"n_train": 7}, ValueError, r"^load_split\(n_train=7\): n_train must lie between 1 and 6 \(0 for all\)"),
+        ({"n_train": 5, "n_val": 2}, ValueError, r"^load_split\(n_train=5\): .*between 1 and 4 .*less n_val=2"),
+        (
+            {"n_val": 2.0},
+            TypeError,
+            r"^load_split\(n_val=2\.0\): n_val must be a whole number \(an int\) and lie between 0 and 5",
+        ),
+        ({"n_val": False}, TypeError, r"^load_split\(n_val=False\): .*; got a bool"),
+        (
+            {"n_val": -1},
+            ValueError,
+            r"^load_split\(n_val=-1\): n_val must lie between 0 and 5, fewer than the 6 training images",
+        ),
+        ({"n_val": 6}, ValueError, r"^load_split\(n_val=6\): n_val must lie between 0 and 5"),
+        (
+            {"seed": 1.5},
+            TypeError,
+            r"^load_split\(seed=1\.5\): seed must be a whole number \(an int\) and be 0 or more; got a float",
+        ),
+        ({"seed": "0"}, TypeError, r"^load_split\(seed='0'\): .*; got a str"),
+        ({"seed": -1}, ValueError, r"^load_split\(seed=-1\): seed must be 0 or more"),
+        ({"dataset": "cifar10"}, ValueError, r"^unknown data set 'cifar10'"),
+    ],
+)
+def test_load_split_refuses_bad_arguments_before_reading_any_data(fake_mnist, monkeypatch, kwargs, error, match):
+    def no_reading(*args, **kwargs):
+        raise AssertionError("load_split read the data before checking its arguments")
+
+    monkeypatch.setattr(data, "load", no_reading)
+    with pytest.raises(error, match=match):
+        data.load_split(**{"dataset": "mnist", **kwargs})
+
+
+def test_load_split_names_the_argument_of_the_issue():
+    """Issue 21: ``n_train=2000.0`` said "slice indices must be integers"."""
+    with pytest.raises(
+        TypeError,
+        match=r"^load_split\(n_train=2000\.0\): n_train must be a whole number \(an int\) "
+        r"and lie between 1 and 60000 \(0 for all\)",
+    ):
+        data.load_split("mnist", n_train=2000.0)
+
+
+def test_load_split_accepts_the_edges_of_its_ranges(fake_mnist, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(fake_mnist))
+    X, _, Xv, _, _, _, _ = data.load_split("mnist", n_train=np.int64(1), n_val=5, seed=np.uint32(2**32 - 1))
+    assert (len(X), len(Xv)) == (1, 5)
+    X, _, Xv, _, _, _, _ = data.load_split("mnist", n_train=6, n_val=0, seed=0)
+    assert (len(X), len(Xv)) == (6, 0)
+
+
 def test_part_file_left_in_the_cache_is_removed(fake_mnist, caplog):
     part = fake_mnist / "mnist" / "train-images-idx3-ubyte.k2j4x8.part"
     part.write_bytes(b"the first half of a download")
