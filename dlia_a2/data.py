@@ -91,6 +91,18 @@ def to_float(x: np.ndarray, dtype=np.float32) -> np.ndarray:
     return out
 
 
+def _check_whole(call: str, name: str, value, low: int, high: float, rule: str) -> None:
+    """Refuse an argument ``name`` of ``call`` that is not an int (a bool, a
+    float, a string) or lies outside ``[low, high]``; ``rule`` says what is
+    allowed."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{call}({name}={value!r}): {name} must be a whole number (an int) and {rule}; got a {type(value).__name__}"
+        )
+    if not low <= value <= high:
+        raise ValueError(f"{call}({name}={value!r}): {name} must {rule}")
+
+
 def train_val_split(
     x: np.ndarray, y: np.ndarray, n_val: int = 10_000, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -111,30 +123,19 @@ def train_val_split(
         permutation of the input.
     """
     if len(x) != len(y):
-        raise ValueError(f"{len(x)} images but {len(y)} labels")
-    if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)):
-        raise TypeError(f"n_val must be a whole number, got {n_val!r}")
-    if not 0 <= n_val < len(x):
-        raise ValueError(
-            f"the validation set must hold between 0 and "
-            f"{len(x) - 1} of the {len(x)} training images, got "
-            f"n_val={n_val}"
-        )
+        raise ValueError(f"train_val_split: {len(x)} images but {len(y)} labels; pass one label per image")
+    n = len(x)
+    _check_whole(
+        "train_val_split",
+        "n_val",
+        n_val,
+        0,
+        n - 1,
+        f"leave a training image (the validation set must hold between 0 and {n - 1} of the {n} training images)",
+    )
     perm = np.random.default_rng(seed).permutation(len(x))
     val, train = np.sort(perm[:n_val]), np.sort(perm[n_val:])
     return x[train], y[train], x[val], y[val]
-
-
-def _check_whole(name: str, value, low: int, high: float, rule: str) -> None:
-    """Refuse a ``load_split`` argument that is not an int (a bool, a float,
-    a string) or lies outside ``[low, high]``; ``rule`` says what is allowed."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(
-            f"load_split({name}={value!r}): {name} must be a whole number (an int) and {rule}; "
-            f"got a {type(value).__name__}"
-        )
-    if not low <= value <= high:
-        raise ValueError(f"load_split({name}={value!r}): {name} must {rule}")
 
 
 def load_split(
@@ -172,11 +173,17 @@ def load_split(
         If one of them is out of its range, or ``dataset`` is unknown.
     """
     n_images = n_train_images(dataset)
-    _check_whole("seed", seed, 0, np.inf, "be 0 or more")
+    _check_whole("load_split", "seed", seed, 0, np.inf, "be 0 or more")
     _check_whole(
-        "n_val", n_val, 0, n_images - 1, f"lie between 0 and {n_images - 1}, fewer than the {n_images} training images"
+        "load_split",
+        "n_val",
+        n_val,
+        0,
+        n_images - 1,
+        f"lie between 0 and {n_images - 1}, fewer than the {n_images} training images",
     )
     _check_whole(
+        "load_split",
         "n_train",
         n_train,
         0,

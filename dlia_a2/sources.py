@@ -15,6 +15,12 @@ saying why it could not:
   unpickled, and unpickling admits NumPy arrays only. Its pixels are
   exactly ``uint8 / 256``, so the original IDX bytes are rebuilt and
   verified.
+
+The mirrors are read with ``urllib`` rather than pooch: pooch verifies and
+caches the downloaded ``.gz``, while this project caches the uncompressed
+files and checks them against their own SHA-256 on every use (pooch's
+``Decompress`` returns a damaged decompressed file as it is). Of pooch,
+only the HTTP request and the MD5 would be used here.
 """
 
 from __future__ import annotations

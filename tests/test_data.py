@@ -109,6 +109,18 @@ def test_split_refuses_impossible_sizes(n_val):
         data.train_val_split(x, y, n_val=n_val)
 
 
+@pytest.mark.parametrize("n_val", [2.0, True, "2", None])
+def test_split_refuses_a_count_that_is_not_an_int(n_val):
+    x, y = np.zeros((100, 2)), np.zeros(100, dtype=int)
+    with pytest.raises(TypeError, match=r"^train_val_split\(n_val=.*\): n_val must be a whole number \(an int\)"):
+        data.train_val_split(x, y, n_val=n_val)
+
+
+def test_split_refuses_images_and_labels_of_different_lengths():
+    with pytest.raises(ValueError, match="train_val_split: 100 images but 99 labels; pass one label per image"):
+        data.train_val_split(np.zeros((100, 2)), np.zeros(99, dtype=int), n_val=10)
+
+
 # --- damage and bad input -----------------------------------------------------
 
 
