@@ -24,6 +24,8 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class DatasetSpec:
+    """What is published about one data set: its files and where to get them."""
+
     files: dict  # key -> (file name, SHA-256 of the uncompressed file, size)
     gz_md5: dict  # key -> MD5 of the mirrors' .gz file (None: not checked)
     mirrors: tuple  # base URLs that serve "<file name>.gz"
