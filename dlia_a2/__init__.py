@@ -6,7 +6,12 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``environment``: versions, BLAS, CPU and commit of a run;
 - ``prose``: Markdown templates filled with numbers from the metrics;
 - ``verdicts``: the phrases the prose quotes, chosen from the numbers;
-- ``data``: MNIST and Fashion-MNIST, fetched, verified, cached and split;
+- ``catalog``: the data sets' files, published checksums and class names;
+- ``idx``: the IDX file format, parsed and written;
+- ``sources``: where missing files come from (Debian, mirrors, a PyPI wheel);
+- ``cache``: the verified files on disk, fetched when missing or damaged;
+- ``course``: the course's folders of PNG images;
+- ``data``: MNIST and Fashion-MNIST loaded and split for training; ``python -m dlia_a2.data``;
 - ``parameters``: the type and range of each notebook parameter, and their check;
 - ``blas``: the weight update fused into its gradient's matrix product;
 - ``optimizers``: SGD (with that fused step), momentum and Adam;

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 
 import mlp_core as mc
-from dlia_a2.data import DATASET_NAMES
+from dlia_a2.catalog import DATASET_NAMES
 
 # training images in MNIST and in Fashion-MNIST alike (tests/test_parameters.py
-# holds this to the sizes in dlia_a2.data.SPECS)
+# holds this to the sizes in dlia_a2.catalog.SPECS)
 N_TRAIN_IMAGES = 60_000
 # the smallest training subset a notebook takes: about 100 images a class, so
 # that a seeded subset holds every class (one missing would, for instance, give

