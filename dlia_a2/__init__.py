@@ -3,12 +3,12 @@
 Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 
 - ``files``: atomic writes and checksums;
+- ``blas``: the weight update fused into its gradient's matrix product;
 - ``environment``: versions, BLAS, CPU and commit of a run;
 - ``prose``: Markdown templates filled with numbers from the metrics;
 - ``data``: MNIST and Fashion-MNIST, fetched, verified, cached and split;
 - ``parameters``: the type and range of each notebook parameter, and their check;
-- ``blas``: the weight update fused into its gradient's matrix product;
-- ``optimizers``: SGD (with that fused step), momentum and Adam;
+- ``optimizers``: SGD (with the fused step of ``blas``), momentum and Adam;
 - ``training``: settings, history, evaluation and the resumable training loop
   (with weight decay, dropout, a learning-rate schedule and early stopping);
 - ``checkpoint``: saving, loading and resuming training runs;

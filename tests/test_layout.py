@@ -9,11 +9,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # mlp_core and the modules before it
 ORDER = [
     "files",
+    "blas",
     "environment",
     "prose",
     "data",
     "parameters",
-    "blas",
     "optimizers",
     "training",
     "checkpoint",

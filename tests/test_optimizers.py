@@ -1,12 +1,9 @@
 """Each optimiser's step is the formula its docstring states."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 import mlp_core as mc
-from dlia_a2 import blas
 from dlia_a2.optimizers import make_optimizer
 
 
@@ -80,72 +77,7 @@ def test_make_optimizer_refuses_bad_settings(name, lr, options, match):
         make_optimizer(name, lr, **options)
 
 
-# --- the fused SGD step and the product it rests on ----------------------------
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("fused", [True, False], ids=["numpy-blas", "numpy-operators"])
-def test_gemm_update_is_beta_c_plus_alpha_a_transpose_b(dtype, fused, monkeypatch):
-    if not fused:
-        monkeypatch.setattr(blas, "_GEMM", {})
-    elif not blas.FUSED:
-        pytest.skip("NumPy's OpenBLAS was not found; the fallback is tested beside this")
-    rng = np.random.default_rng(0)
-    big = rng.standard_normal((9, 40)).astype(dtype)
-    A = big[:7, 3:15]  # rows strided, as a view of a larger batch can be
-    B = rng.standard_normal((7, 5)).astype(dtype)
-    C = rng.standard_normal((12, 5)).astype(dtype)
-    expected = 0.75 * C.astype(np.float64) - 0.1 * (A.T.astype(np.float64) @ B)
-    out = blas.gemm_update(C, A, B, -0.1, 0.75)
-    assert out is C
-    np.testing.assert_allclose(C, expected, rtol=20 * np.finfo(dtype).eps, atol=20 * np.finfo(dtype).eps)
-
-
-def test_gemm_update_refuses_mismatched_shapes():
-    C = np.zeros((3, 4), np.float32)
-    with pytest.raises(ValueError, match=r"C \(m, n\), A \(k, m\) and B \(k, n\)"):
-        blas.gemm_update(C, np.zeros((5, 4), np.float32), np.zeros((5, 4), np.float32), 1.0)
-    with pytest.raises(ValueError, match="one dtype"):
-        blas.gemm_update(C, np.zeros((5, 3)), np.zeros((5, 4), np.float32), 1.0)
-
-
-@pytest.mark.parametrize(
-    "A",
-    [
-        np.broadcast_to(np.arange(3.0), (7, 3)),  # rows with stride 0
-        np.lib.stride_tricks.sliding_window_view(np.arange(9.0), 3),  # overlapping rows
-        np.asfortranarray(np.arange(21.0).reshape(7, 3)),  # column-major
-    ],
-    ids=["zero-stride", "overlapping", "fortran"],
-)
-def test_gemm_update_copies_what_blas_cannot_read(A):
-    """BLAS refuses such strides with a note on stderr and leaves C alone:
-    the update would be skipped without a word."""
-    B = np.ones((A.shape[0], 2))
-    C = np.zeros((3, 2))
-    blas.gemm_update(C, A, B, 1.0)
-    np.testing.assert_allclose(C, np.asarray(A).T @ B)
-
-
-def test_gemm_update_neither_writes_a_read_only_c_nor_reads_what_it_writes():
-    C = np.ones((3, 3))
-    C.flags.writeable = False
-    with pytest.raises(ValueError, match="read-only"):
-        blas.gemm_update(C, np.ones((2, 3)), np.ones((2, 3)), 1.0)
-    W = np.arange(9.0).reshape(3, 3)
-    expected = W + W.T @ W
-    blas.gemm_update(W, W, W, 1.0)  # C is A and B: computed without BLAS
-    np.testing.assert_allclose(W, expected)
-
-
-@pytest.mark.skipif(
-    not (Path(np.__file__).resolve().parent.parent / "numpy.libs").is_dir(),
-    reason="a NumPy not from a PyPI Linux wheel (no bundled OpenBLAS): the fused step falls back",
-)
-def test_numpy_blas_is_found_on_this_platform():
-    """The pinned NumPy wheel carries OpenBLAS; if this fails the build still
-    works, only without the fused step, and the speed claims no longer hold."""
-    assert blas.FUSED
+# --- the fused SGD step (its matrix product: tests/test_blas.py) ------------------
 
 
 def _network_step(optimizer, dtype, dropout=0.0):
