@@ -153,3 +153,12 @@ def test_gemm_update_neither_writes_a_read_only_c_nor_reads_what_it_writes():
     expected = W + W.T @ W
     blas.gemm_update(W, W, W, 1.0)  # C is A and B: computed without BLAS
     np.testing.assert_allclose(W, expected)
+
+
+def test_environment_records_which_path_ran(monkeypatch):
+    """The report's appendix reads the environment record."""
+    from dlia_a2.environment import environment
+
+    assert environment()["blas_path"] == blas.PATH
+    monkeypatch.setattr(blas, "PATH", "plain NumPy: forced by the test")
+    assert environment()["blas_path"] == "plain NumPy: forced by the test"
