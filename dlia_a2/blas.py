@@ -64,18 +64,31 @@ def numpy_blas() -> dict | None:
     None when it reports none or cannot tell which of several is NumPy's.
 
     When several BLAS libraries are loaded (SciPy brings its own), NumPy's is
-    the one whose version NumPy's build configuration names.
+    the one whose version NumPy's build configuration names, and of those
+    the one that NumPy's own folders hold.
     """
+    found = _reported()
+    if len(found) > 1:
+        found = [i for i in found if i.get("version") == _built_with().get("version")]
+    if len(found) > 1:
+        numpy_dir = str(Path(np.__file__).resolve().parent)  # numpy/ and numpy.libs/ beside it
+        found = [i for i in found if str(Path(i["filepath"]).resolve()).startswith(numpy_dir)]
+    return found[0] if len(found) == 1 else None
+
+
+def _reported() -> list[dict]:
+    """The BLAS libraries ``threadpoolctl`` reports loaded, NumPy's among them."""
     try:
         from threadpoolctl import threadpool_info
     except ImportError:
-        return None
+        return []
     np.ones(2) @ np.ones(2)  # make sure NumPy's BLAS is loaded
-    found = [i for i in threadpool_info() if i.get("user_api") == "blas" and i.get("filepath")]
-    if len(found) > 1:
-        built = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("version")
-        found = [i for i in found if i.get("version") == built]
-    return found[0] if len(found) == 1 else None
+    return [i for i in threadpool_info() if i.get("user_api") == "blas" and i.get("filepath")]
+
+
+def _built_with() -> dict:
+    """The BLAS of NumPy's build configuration (``name``, ``version``), or {} (NumPy 1.x built with distutils)."""
+    return getattr(np.__config__, "CONFIG", {}).get("Build Dependencies", {}).get("blas", {})
 
 
 def _load(info: dict | None) -> tuple[dict, str]:
@@ -83,8 +96,11 @@ def _load(info: dict | None) -> tuple[dict, str]:
     ``info`` (a record of :func:`numpy_blas`), or ``({}, "plain NumPy:
     <reason>")``."""
     if info is None:
-        built = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {}).get("name", "unknown")
-        return {}, f"plain NumPy: threadpoolctl reports no BLAS library that is NumPy's (NumPy was built with {built})"
+        seen = ", ".join(f"{i.get('internal_api')} {i.get('version')}" for i in _reported()) or "none"
+        return {}, (
+            f"plain NumPy: threadpoolctl reports no BLAS library it can tell is NumPy's (it reports: {seen}; "
+            f"NumPy was built with {_built_with().get('name', 'a BLAS it does not name')})"
+        )
     lib_name = f"{info.get('internal_api')} {info.get('version')} {Path(info['filepath']).name}"  # not where it is
     try:
         lib = ctypes.CDLL(info["filepath"])

@@ -44,9 +44,26 @@ def test_numpy_openblas_is_fused_on_this_platform():
     assert blas.FUSED, blas.PATH
 
 
+def test_numpy_blas_is_told_apart_from_another_loaded_blas(monkeypatch):
+    """SciPy brings an OpenBLAS of its own; NumPy's is the one of its build
+    configuration's version, then the one in NumPy's own folders."""
+    numpy_dir = Path(np.__file__).resolve().parent
+    ours = {"filepath": str(numpy_dir.parent / "numpy.libs" / "libopenblas.so"), "version": "0.3.31"}
+    scipy = {"filepath": str(numpy_dir.parent / "scipy.libs" / "libopenblas.so"), "version": "0.3.27"}
+    monkeypatch.setattr(blas, "_built_with", lambda: {"name": "scipy-openblas", "version": "0.3.31"})
+    monkeypatch.setattr(blas, "_reported", lambda: [scipy, ours])
+    assert blas.numpy_blas() is ours
+    monkeypatch.setattr(blas, "_reported", lambda: [dict(scipy, version="0.3.31"), ours])
+    assert blas.numpy_blas() is ours
+    monkeypatch.setattr(blas, "_reported", lambda: [dict(scipy, version="0.3.31"), dict(ours, filepath="/elsewhere")])
+    assert blas.numpy_blas() is None
+    monkeypatch.setattr(blas, "_reported", lambda: [])
+    assert blas.numpy_blas() is None
+
+
 def test_loader_says_why_it_does_not_fuse(tmp_path):
     gemm, path = blas._load(None)
-    assert gemm == {} and path.startswith("plain NumPy: threadpoolctl reports no BLAS library that is NumPy's")
+    assert gemm == {} and path.startswith("plain NumPy: threadpoolctl reports no BLAS library it can tell is NumPy's")
     missing = {"filepath": str(tmp_path / "libopenblas.so"), "internal_api": "openblas", "version": "0.3"}
     gemm, path = blas._load(missing)
     assert gemm == {} and path.startswith("plain NumPy: openblas 0.3 libopenblas.so cannot be opened")
@@ -93,6 +110,7 @@ def test_plain_path_is_taken_and_said_once_where_no_blas_is_found():
     count, message, path, state, correct = out.stdout.splitlines()
     assert count == "1 BlasFallbackWarning"
     assert message.startswith("the SGD step runs unfused, plain NumPy: threadpoolctl reports no BLAS")
+    assert "(it reports: none; NumPy was built with " in message
     assert path.startswith("plain NumPy: ") and path in message
     assert state == "False {}" and correct == "True"
 
