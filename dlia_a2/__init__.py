@@ -3,6 +3,7 @@
 Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 
 - ``files``: atomic writes and checksums;
+- ``blas``: the weight update fused into its gradient's matrix product;
 - ``environment``: versions, BLAS, CPU and commit of a run;
 - ``prose``: Markdown templates filled with numbers from the metrics;
 - ``verdicts``: the phrases the prose quotes, chosen from the numbers;
@@ -13,8 +14,7 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``course``: the course's folders of PNG images;
 - ``data``: MNIST and Fashion-MNIST loaded and split for training; ``python -m dlia_a2.data``;
 - ``parameters``: the type and range of each notebook parameter, and their check;
-- ``blas``: the weight update fused into its gradient's matrix product;
-- ``optimizers``: SGD (with that fused step), momentum and Adam;
+- ``optimizers``: SGD (with the fused step of ``blas``), momentum and Adam;
 - ``training``: settings, history, evaluation and the resumable training loop
   (with weight decay, dropout, a learning-rate schedule and early stopping);
 - ``checkpoint``: saving, loading and resuming training runs;

@@ -24,13 +24,15 @@ from pathlib import Path
 import numpy as np
 
 import mlp_core as mc
-from dlia_a2 import optimizers, training
+from dlia_a2 import blas, training
 from dlia_a2.environment import blas_info
 from dlia_a2.files import atomic_write, remove_stale_parts
 
 FORMAT = "dlia-a2-checkpoint-1"
-# the code whose arithmetic a resumed run must share with the run it continues
-CODE_FILES = tuple(Path(m.__file__) for m in (mc, optimizers, training))
+# the code whose arithmetic a resumed run must share with the run it continues:
+# the core and the whole package (as the Makefile's CODE), so that a module added
+# or split off is covered without being listed
+CODE_FILES = (Path(mc.__file__), *sorted(Path(__file__).parent.glob("*.py")))
 
 
 class CheckpointError(RuntimeError):
@@ -40,18 +42,37 @@ class CheckpointError(RuntimeError):
 def fingerprint(
     X: np.ndarray, y: np.ndarray, config: training.TrainConfig, seed: int, eval_sets: dict | None = None
 ) -> str:
-    """What a checkpoint must match to be resumed: the data, the settings,
-    the seed, the source of the core and of the training loop, and the BLAS and its thread count
-    (a run continued with another thread count would not give the bits of
-    an uninterrupted one)."""
+    """What a checkpoint must match to be resumed.
+
+    Everything that changes the bits of a run: the data, the settings, the
+    seed, the source of the core and of the package (:data:`CODE_FILES`), the
+    BLAS and its thread count (a run continued with another thread count
+    would not give the bits of an uninterrupted one) and the path the SGD
+    step takes through it (:data:`dlia_a2.blas.PATH`: fused or plain NumPy
+    round differently).
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, D)
+    y : ndarray, shape (N,)
+    config : TrainConfig
+    seed : int
+    eval_sets : dict of str to (X, y), optional
+
+    Returns
+    -------
+    str
+        A SHA-256 hex digest.
+    """
+    record = {
+        "config": config.to_dict(),
+        "seed": seed,
+        "eval_sets": sorted(eval_sets or {}),
+        "blas": blas_info(),
+        "blas_path": blas.PATH,
+    }
     h = hashlib.sha256()
-    h.update(
-        json.dumps(
-            {"config": config.to_dict(), "seed": seed, "eval_sets": sorted(eval_sets or {}), "blas": blas_info()},
-            sort_keys=True,
-            default=str,
-        ).encode()
-    )
+    h.update(json.dumps(record, sort_keys=True, default=str).encode())
     for a in (X, y, *(v for pair in sorted((eval_sets or {}).items()) for v in pair[1])):
         a = np.ascontiguousarray(a)
         h.update(str((a.shape, a.dtype.str)).encode())

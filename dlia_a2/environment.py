@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dlia_a2 import blas
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("numpy", "matplotlib", "nbconvert", "papermill", "ipykernel", "jupyterlab", "nbval", "pytest")
 
@@ -51,7 +53,8 @@ def _git(*args) -> str:
 
 
 def environment() -> dict:
-    """Versions, BLAS, CPU and git commit, as a JSON-ready dict."""
+    """Versions, BLAS (and which path the SGD step takes through it), CPU
+    and git commit, as a JSON-ready dict."""
     from importlib.metadata import PackageNotFoundError, version
 
     packages = {}
@@ -70,6 +73,7 @@ def environment() -> dict:
         "cores": os.cpu_count(),
         "packages": packages,
         "blas": [dict(zip(keys, b)) for b in blas_info()],
+        "blas_path": blas.PATH,  # the fused SGD step's: "fused: <library> <symbol>" or "plain NumPy: <reason>"
         "blas_env": {k: os.environ[k] for k in sorted(os.environ) if k.startswith(("OPENBLAS", "OMP_", "MKL_"))},
         "git_commit": commit + (" (with uncommitted changes)" if dirty else ""),
         "built": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

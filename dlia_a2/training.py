@@ -28,7 +28,14 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 import mlp_core as mc
-from dlia_a2.optimizers import OPTIMIZERS, Optimizer, check_learning_rate, check_weight_decay, make_optimizer
+from dlia_a2.optimizers import (
+    OPTIMIZERS,
+    Optimizer,
+    check_decay_per_step,
+    check_learning_rate,
+    check_weight_decay,
+    make_optimizer,
+)
 
 # --- settings -------------------------------------------------------------------
 
@@ -113,6 +120,7 @@ class TrainConfig:
             if not 0 <= getattr(self, name) < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
         check_weight_decay(self.weight_decay)
+        check_decay_per_step(self.learning_rate, self.weight_decay)
         if self.keep_best and not re.fullmatch(r"\w+_(loss|accuracy)", self.keep_best):
             raise ValueError(
                 f"keep_best must name a loss or accuracy of an evaluation set, such as 'val_loss', "

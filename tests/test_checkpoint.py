@@ -7,14 +7,17 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from dlia_a2 import blas, training
 from dlia_a2 import checkpoint as ck
-from dlia_a2 import training
 from dlia_a2.files import remove_stale_parts
 from dlia_a2.training import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def data(n=400, d=30, c=5, seed=0):
@@ -170,6 +173,50 @@ def test_checkpoint_from_another_blas_thread_count_is_not_resumed(tmp_path):
     with threadpool_limits(2):
         two = ck.fingerprint(X, y, cfg, 0)
     assert one != two
+
+
+def test_fingerprint_changes_with_the_seed():
+    """The checkpoint paths of notebook 3 carry no seed: only the fingerprint
+    keeps a run with another seed from resuming this one."""
+    X, y = data()
+    cfg = TrainConfig(layer_sizes=(30, 5), epochs=1)
+    assert ck.fingerprint(X, y, cfg, 0) != ck.fingerprint(X, y, cfg, 1)
+    assert ck.fingerprint(X, y, cfg, 0) == ck.fingerprint(X, y, cfg, 0)
+
+
+def test_fingerprint_changes_with_the_blas_path(monkeypatch):
+    """Fused and plain NumPy round differently: a run must not resume on the
+    other path."""
+    X, y = data()
+    cfg = TrainConfig(layer_sizes=(30, 5), epochs=1)
+    before = ck.fingerprint(X, y, cfg, 0)
+    monkeypatch.setattr(blas, "PATH", "plain NumPy: forced by the test")
+    assert ck.fingerprint(X, y, cfg, 0) != before
+
+
+def test_fingerprint_covers_the_core_and_every_module_of_the_package():
+    """Globbed, not listed: optimizers.py and blas.py were once left out, and
+    modules split off training.py are covered without being named."""
+    package = Path(ck.__file__).parent
+    expected = {ROOT / "mlp_core.py", *package.glob("*.py")}
+    assert {p.resolve() for p in ck.CODE_FILES} == {p.resolve() for p in expected}
+    assert {"optimizers.py", "blas.py", "training.py", "checkpoint.py"} <= {p.name for p in ck.CODE_FILES}
+
+
+@pytest.mark.parametrize("name", ["mlp_core.py", "optimizers.py", "blas.py", "training.py"])
+def test_fingerprint_changes_with_each_code_file(tmp_path, monkeypatch, name):
+    copies = []
+    for f in ck.CODE_FILES:
+        copies.append(tmp_path / f.parent.name / f.name)
+        copies[-1].parent.mkdir(exist_ok=True)
+        copies[-1].write_bytes(f.read_bytes())
+    monkeypatch.setattr(ck, "CODE_FILES", tuple(copies))
+    X, y = data()
+    cfg = TrainConfig(layer_sizes=(30, 5), epochs=1)
+    before = ck.fingerprint(X, y, cfg, 0)
+    (edited,) = [c for c in copies if c.name == name]
+    edited.write_bytes(edited.read_bytes() + b"\n# an edit\n")
+    assert ck.fingerprint(X, y, cfg, 0) != before
 
 
 WRITER = textwrap.dedent("""

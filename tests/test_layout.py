@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # mlp_core and the modules before it
 ORDER = [
     "files",
+    "blas",
     "environment",
     "prose",
     "verdicts",
@@ -19,7 +20,6 @@ ORDER = [
     "course",
     "data",
     "parameters",
-    "blas",
     "optimizers",
     "training",
     "checkpoint",

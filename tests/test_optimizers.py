@@ -1,12 +1,13 @@
 """Each optimiser's step is the formula its docstring states."""
 
-from pathlib import Path
+import copy
+import math
 
 import numpy as np
 import pytest
 
 import mlp_core as mc
-from dlia_a2 import blas
+from dlia_a2 import blas, training
 from dlia_a2.optimizers import make_optimizer
 
 
@@ -80,72 +81,7 @@ def test_make_optimizer_refuses_bad_settings(name, lr, options, match):
         make_optimizer(name, lr, **options)
 
 
-# --- the fused SGD step and the product it rests on ----------------------------
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("fused", [True, False], ids=["numpy-blas", "numpy-operators"])
-def test_gemm_update_is_beta_c_plus_alpha_a_transpose_b(dtype, fused, monkeypatch):
-    if not fused:
-        monkeypatch.setattr(blas, "_GEMM", {})
-    elif not blas.FUSED:
-        pytest.skip("NumPy's OpenBLAS was not found; the fallback is tested beside this")
-    rng = np.random.default_rng(0)
-    big = rng.standard_normal((9, 40)).astype(dtype)
-    A = big[:7, 3:15]  # rows strided, as a view of a larger batch can be
-    B = rng.standard_normal((7, 5)).astype(dtype)
-    C = rng.standard_normal((12, 5)).astype(dtype)
-    expected = 0.75 * C.astype(np.float64) - 0.1 * (A.T.astype(np.float64) @ B)
-    out = blas.gemm_update(C, A, B, -0.1, 0.75)
-    assert out is C
-    np.testing.assert_allclose(C, expected, rtol=20 * np.finfo(dtype).eps, atol=20 * np.finfo(dtype).eps)
-
-
-def test_gemm_update_refuses_mismatched_shapes():
-    C = np.zeros((3, 4), np.float32)
-    with pytest.raises(ValueError, match=r"C \(m, n\), A \(k, m\) and B \(k, n\)"):
-        blas.gemm_update(C, np.zeros((5, 4), np.float32), np.zeros((5, 4), np.float32), 1.0)
-    with pytest.raises(ValueError, match="one dtype"):
-        blas.gemm_update(C, np.zeros((5, 3)), np.zeros((5, 4), np.float32), 1.0)
-
-
-@pytest.mark.parametrize(
-    "A",
-    [
-        np.broadcast_to(np.arange(3.0), (7, 3)),  # rows with stride 0
-        np.lib.stride_tricks.sliding_window_view(np.arange(9.0), 3),  # overlapping rows
-        np.asfortranarray(np.arange(21.0).reshape(7, 3)),  # column-major
-    ],
-    ids=["zero-stride", "overlapping", "fortran"],
-)
-def test_gemm_update_copies_what_blas_cannot_read(A):
-    """BLAS refuses such strides with a note on stderr and leaves C alone:
-    the update would be skipped without a word."""
-    B = np.ones((A.shape[0], 2))
-    C = np.zeros((3, 2))
-    blas.gemm_update(C, A, B, 1.0)
-    np.testing.assert_allclose(C, np.asarray(A).T @ B)
-
-
-def test_gemm_update_neither_writes_a_read_only_c_nor_reads_what_it_writes():
-    C = np.ones((3, 3))
-    C.flags.writeable = False
-    with pytest.raises(ValueError, match="read-only"):
-        blas.gemm_update(C, np.ones((2, 3)), np.ones((2, 3)), 1.0)
-    W = np.arange(9.0).reshape(3, 3)
-    expected = W + W.T @ W
-    blas.gemm_update(W, W, W, 1.0)  # C is A and B: computed without BLAS
-    np.testing.assert_allclose(W, expected)
-
-
-@pytest.mark.skipif(
-    not (Path(np.__file__).resolve().parent.parent / "numpy.libs").is_dir(),
-    reason="a NumPy not from a PyPI Linux wheel (no bundled OpenBLAS): the fused step falls back",
-)
-def test_numpy_blas_is_found_on_this_platform():
-    """The pinned NumPy wheel carries OpenBLAS; if this fails the build still
-    works, only without the fused step, and the speed claims no longer hold."""
-    assert blas.FUSED
+# --- the fused SGD step (its matrix product: tests/test_blas.py) ------------------
 
 
 def _network_step(optimizer, dtype, dropout=0.0):
@@ -180,3 +116,136 @@ def test_unfused_sgd_backward_step_is_update_parameters_bit_for_bit():
     expected = mc.update_parameters({k: v.copy() for k, v in params.items()}, mc.model_backward(dscores, caches), 0.5)
     make_optimizer("sgd", 0.5, fused=False).backward_step(params, dscores, caches)
     assert all(params[k].tobytes() == expected[k].tobytes() for k in params)
+
+
+# --- weight decay in the fused step ------------------------------------------------
+
+
+def _zero_gradient_steps(optimizer, steps, dtype=np.float32, learning_rates=None):
+    """``steps`` fused steps of a small network whose loss gradient is zero:
+    only the weight decay moves the weights. Returns the starting weights,
+    the final ones and the ``beta`` of every product."""
+    rng = np.random.default_rng(3)
+    params = mc.initialize_parameters((50, 40, 4), rng, "he", dtype)
+    start = {k: v.copy() for k, v in params.items()}
+    scores, caches = mc.model_forward(rng.standard_normal((8, 50)).astype(dtype), params, "relu")
+    betas = []
+    gemm = blas.gemm_update
+    record = lambda C, A, B, alpha, beta: betas.append(beta) or gemm(C, A, B, alpha, beta)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(blas, "gemm_update", record)
+        for t in range(steps):
+            if learning_rates is not None:
+                optimizer.learning_rate = learning_rates[t]
+            optimizer.backward_step(params, np.zeros_like(scores), caches)
+    return start, params, betas[::2]  # two layers, one factor a step
+
+
+SMALLEST = 2.0**-53  # just above the smallest learning_rate * weight_decay allowed (2**-54)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "lr,wd",
+    [(0.2, 1e-4), (0.01, 1e-6), (0.5, 0.01), (1.0, SMALLEST)],
+    ids=["0.14%-too-strong", "vanished", "large", "smallest-allowed"],
+)
+def test_fused_decay_over_a_run_is_the_decay_asked_for(lr, wd, dtype):
+    """The factors BLAS applied multiply to ``prod(1 - lr_t * wd)``, what is
+    still owed aside, to float64 rounding; and what is owed is never more
+    than one rounding of the factor. Rounded afresh each step, lr 0.2 and wd
+    1e-4 decayed 0.14% too much, and lr 0.01 with wd 1e-6 not at all."""
+    steps = 400
+    rates = lr * (1 + np.cos(np.pi * np.arange(steps) / steps)) / 2  # a changing rate, as a schedule gives
+    opt = make_optimizer("sgd", lr, weight_decay=wd)
+    _, _, betas = _zero_gradient_steps(opt, steps, dtype, rates)
+    applied = sum(math.log1p(b - 1.0) for b in betas)
+    asked = sum(math.log1p(-r * wd) for r in rates)
+    owed = float(opt.state["decay_debt"])
+    assert abs(applied + owed - asked) <= steps * np.finfo(np.float64).eps * abs(asked)  # float64 rounding of the sums
+    assert abs(owed) <= np.finfo(dtype).eps  # at most one step of the factor, 1 - 2**-24 for float32
+    if -asked > 2 * np.finfo(dtype).eps:  # enough decay over the run to show in the factors
+        assert abs(applied / asked - 1) < 0.05 and any(b != 1 for b in betas)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "unfused"])
+def test_weight_decay_shrinks_the_weights_as_asked(fused):
+    """With no loss gradient, 2,000 steps at lr 0.2 and wd 1e-4 shrink every
+    weight by (1 - 2e-5)**2000: the fused step to 1e-4 of that decay, as the
+    unfused one does (it was 1.4e-3 too strong, always in the same direction)."""
+    steps, lr, wd = 2000, 0.2, 1e-4
+    start, params, _ = _zero_gradient_steps(make_optimizer("sgd", lr, weight_decay=wd, fused=fused), steps)
+    for k in ("W1", "W2"):
+        measured = np.mean(np.log(params[k].astype(np.float64) / start[k]))
+        assert measured / (steps * math.log1p(-lr * wd)) == pytest.approx(1, abs=1e-4)
+        assert np.array_equal(params["b" + k[1:]], start["b" + k[1:]])  # biases do not decay
+
+
+def test_tiny_weight_decay_is_not_a_run_without_it():
+    """lr 0.01 and wd 1e-6 once gave, bit for bit, the run without decay."""
+    X = np.random.default_rng(0).standard_normal((200, 12)).astype(np.float32)
+    y = np.arange(200) % 3
+    runs = {
+        wd: training.train(X, y, training.TrainConfig(layer_sizes=(12, 8, 3), learning_rate=0.01, epochs=2,
+                                                      weight_decay=wd), np.random.default_rng(1))[0]
+        for wd in (0.0, 1e-6)
+    }  # fmt: skip
+    assert any(runs[0.0][k].tobytes() != runs[1e-6][k].tobytes() for k in ("W1", "W2"))
+
+
+def test_fused_decay_resumes_bit_for_bit():
+    """What the decay still owes travels in the optimiser's state, so in
+    checkpoints."""
+    X = np.random.default_rng(0).standard_normal((200, 12)).astype(np.float32)
+    y = np.arange(200) % 3
+    cfg = training.TrainConfig(layer_sizes=(12, 8, 3), learning_rate=0.1, epochs=3, weight_decay=3e-7)
+    saved = []
+    full, _ = training.train(
+        X, y, cfg, np.random.default_rng(1), on_checkpoint=lambda s: saved.append(copy.deepcopy(s))
+    )
+    assert all("decay_debt" in s.optimizer_state for s in saved)
+    for state in saved:
+        params, _ = training.train(X, y, cfg, np.random.default_rng(5), resume=copy.deepcopy(state))
+        assert all(params[k].tobytes() == full[k].tobytes() for k in full)
+
+
+@pytest.mark.parametrize(
+    "lr,wd,match",
+    [
+        (1.0, 2.0**-55, r"learning_rate \* weight_decay = 2.77556e-17 is too small to decay anything"),
+        (0.5, 2.0, r"= 1 shrinks the weights by a factor of 1 - 1 <= 0.*below 2"),
+    ],
+)
+def test_weight_decay_no_weight_can_apply_is_refused(lr, wd, match):
+    with pytest.raises(ValueError, match=match):
+        training.TrainConfig(layer_sizes=(4, 2), learning_rate=lr, weight_decay=wd)
+    with pytest.raises(ValueError, match=match):
+        make_optimizer("sgd", lr, weight_decay=wd)
+    training.TrainConfig(layer_sizes=(4, 2), learning_rate=1.0, weight_decay=SMALLEST)  # the smallest allowed
+
+
+# --- momentum under a changing learning rate -------------------------------------
+
+
+def test_momentum_keeps_the_learning_rate_inside_the_velocity():
+    """Under a cosine schedule our form (v <- mu v - lr g; p <- p + v)
+    matches a hand-written reference to rounding and differs from the form
+    of PyTorch and optax (v <- mu v + g; p <- p - lr v) by far more."""
+    A = np.array([[3.0, 1.0], [1.0, 2.0]])
+    b = np.array([1.0, -1.0])
+    grad = lambda p: A @ p - b  # a quadratic bowl
+    steps, lr0, mu = 60, 0.1, 0.9
+    rates = lr0 * (1 + np.cos(np.pi * np.arange(steps) / steps)) / 2
+    ours, other = np.array([2.0, -1.0]), np.array([2.0, -1.0])
+    v_ours, v_other = np.zeros(2), np.zeros(2)
+    params = {"W1": np.array([2.0, -1.0]), "b1": np.zeros(1)}
+    opt = make_optimizer("momentum", lr0, momentum=mu)
+    for lr in rates:
+        opt.learning_rate = lr
+        opt.step(params, {"dW1": grad(params["W1"]), "db1": np.zeros(1)})
+        v_ours = mu * v_ours - lr * grad(ours)
+        ours = ours + v_ours
+        v_other = mu * v_other + grad(other)
+        other = other - lr * v_other
+    np.testing.assert_allclose(params["W1"], ours, rtol=1e-13, atol=1e-14)
+    assert np.abs(params["W1"] - other).max() > 1e-3
