@@ -14,6 +14,7 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``progress``: progress lines on a build's terminal, bars in Jupyter;
 - ``analysis``: the diagnostics behind the report's explanations;
 - ``experiments``: the search, long runs side by side (joblib, Dask), summaries;
+- ``schema``: the JSON Schema words of the parameters, checked with ``jsonschema``;
 - ``parameters``: a JSON Schema per notebook, the rules between parameters, and
   their check (the search's cost counted as the experiments count it);
 - ``parameter_file``: the YAML parameter files of a report build, read and refused;

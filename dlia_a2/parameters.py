@@ -20,16 +20,12 @@ names in those cells.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Mapping
-
-import numpy as np
-from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
 import mlp_core as mc
 from dlia_a2.data import DATASET_NAMES
 from dlia_a2.experiments import epoch_flops
+from dlia_a2.schema import ADDRESS, FORMATS, TEXT, Validator, allowed, convert, list_of, one_of, real, whole
 
 # training images in MNIST and in Fashion-MNIST alike (tests/test_parameters.py
 # holds this to the sizes in dlia_a2.data.SPECS)
@@ -41,7 +37,6 @@ N_PIXELS, N_CLASSES = 784, 10
 # notebook 2's nearest-centroid classifier a NaN centroid)
 MIN_TRAIN_IMAGES = 1_000
 SEED_MAX = 2**32 - 1
-PORT_MAX = 65_535
 
 
 class ParameterError(ValueError):
@@ -61,153 +56,37 @@ def _show(value) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def refuse(source: str, name: str, value, allowed: str) -> ParameterError:
+def refuse(source: str, name: str, value, what: str) -> ParameterError:
     """The one form of every refusal: ``source: name = value is not
-    allowed; name must be allowed``."""
+    allowed; name must be what``.
+
+    Parameters
+    ----------
+    source : str
+        Where the value came from: a parameter file, an option of the
+        command line, or the notebook (empty: not said).
+    name : str
+        The parameter.
+    value : object
+        Its value, shown (cut at 80 characters).
+    what : str
+        What is allowed, e.g. ``"a whole number, 1 or more"``.
+
+    Returns
+    -------
+    ParameterError
+        To raise.
+    """
     where = f"{source}: " if source else ""
-    return ParameterError(
-        f"{where}{name} = {_show(value)} is not allowed; {name} must be {allowed}", source, name, value
-    )
+    return ParameterError(f"{where}{name} = {_show(value)} is not allowed; {name} must be {what}", source, name, value)
 
 
-# --- kinds of value, as JSON Schema ------------------------------------------------
-#
-# YAML and Python give more kinds of number than JSON: a whole number is an int
-# (not a bool, not 2.0), a number is finite, and a list may be a tuple.
-
-
-def _is_whole(checker, value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_number(checker, value) -> bool:
-    return (
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, (bool, np.bool_))
-        and math.isfinite(value)
-    )
-
-
-def _increasing(validator, increasing, instance, schema):
-    """The keyword ``increasing``: each item larger than the one before."""
-    if increasing and validator.is_type(instance, "array"):
-        if any(not a < b for a, b in zip(instance, instance[1:])):
-            yield ValidationError(f"{instance!r} is not in increasing order")
-
-
-_Validator = validators.extend(
-    Draft202012Validator,
-    validators={"increasing": _increasing},
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
-        {
-            "integer": _is_whole,
-            "number": _is_number,
-            "array": lambda checker, value: isinstance(value, (list, tuple)),
-        }
-    ),
-)
-_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://(\[[0-9a-fA-F:]+\]|[^\s/:\[\]]+)(:(?P<port>\d+))?")
-FORMATS = FormatChecker(formats=())
-
-
-@FORMATS.checks("address")
-def _is_address(value) -> bool:
-    """``''`` (nothing to connect to) or ``scheme://host[:port]``, the port
-    from 1 to 65535."""
-    if not isinstance(value, str) or value == "":
-        return True
-    m = _ADDRESS.fullmatch(value)
-    return m is not None and (m["port"] is None or 1 <= int(m["port"]) <= PORT_MAX)
-
-
-def whole(low: int | None = None, high: int | None = None, *, also: int | None = None, note: str = "") -> dict:
-    """An integer in ``[low, high]``, or ``also`` (which ``note`` explains)."""
-    schema = {"type": "integer"}
-    if low is not None:
-        schema["minimum"] = low
-    if high is not None:
-        schema["maximum"] = high
-    if also is None:
-        return schema
-    return {"anyOf": [{"type": "integer", "const": also, "description": note}, schema]}
-
-
-def real(low: float | None = None, high: float | None = None, *, low_included: bool = False) -> dict:
-    """A finite number above ``low`` (or from it) and at most ``high``."""
-    schema = {"type": "number"}
-    if low is not None:
-        schema["minimum" if low_included else "exclusiveMinimum"] = low
-    if high is not None:
-        schema["maximum"] = high
-    return schema
-
-
-def one_of(choices) -> dict:
-    return {"type": "string", "enum": list(choices)}
-
-
-def list_of(item: dict, *, min_items: int = 1, increasing: bool = False, distinct: bool = False) -> dict:
-    """A list of ``item``; ``increasing``: each larger than the one before;
-    ``distinct``: no value twice."""
-    schema = {"type": "array", "minItems": min_items, "items": item}
-    if increasing:
-        schema["increasing"] = True
-    if distinct:
-        schema["uniqueItems"] = True
-    return schema
-
-
-TEXT = {"type": "string", "pattern": r"\S"}
-ADDRESS = {"type": "string", "format": "address", "examples": ["tcp://host:8786"]}
 SEED = whole(0, SEED_MAX)
 DATASET = one_of(DATASET_NAMES)
 N_TRAIN = whole(MIN_TRAIN_IMAGES, N_TRAIN_IMAGES, also=0, note="(all training images)")
 LEARNING_RATE = real(0)
 EPOCHS = whole(1)
 INIT = one_of(mc.INITIALIZATIONS)
-
-
-def allowed(schema: dict) -> str:
-    """What a property's ``schema`` allows, in words, for a message."""
-    if "anyOf" in schema:
-        special, rest = schema["anyOf"]
-        return f"{special['const']} {special['description']}".rstrip() + " or " + allowed(rest)
-    kind = schema["type"]
-    if kind == "integer":
-        low, high = schema.get("minimum"), schema.get("maximum")
-        if low is not None and high is not None:
-            return f"a whole number from {low} to {high}"
-        if low is not None:
-            return f"a whole number, {low} or more"
-        return f"a whole number, {high} or less" if high is not None else "a whole number"
-    if kind == "number":
-        parts = [f"greater than {schema['exclusiveMinimum']:g}"] if "exclusiveMinimum" in schema else []
-        parts += [f"at least {schema['minimum']:g}"] if "minimum" in schema else []
-        parts += [f"at most {schema['maximum']:g}"] if "maximum" in schema else []
-        return "a finite number" + (" " + " and ".join(parts) if parts else "")
-    if kind == "array":
-        order = (
-            ", in increasing order"
-            if schema.get("increasing")
-            else ", each value once"
-            if schema.get("uniqueItems")
-            else ""
-        )
-        return f"a list of {schema['minItems']} or more values, each {allowed(schema['items'])}{order}"
-    if "enum" in schema:
-        return "one of " + ", ".join(repr(c) for c in schema["enum"])
-    if schema.get("format") == "address":
-        return f"'' or an address such as {schema['examples'][0]!r}, its port (if given) from 1 to {PORT_MAX}"
-    return "a string that is not empty"
-
-
-def _convert(schema: dict, value):
-    """A checked value as the notebook gets it: numbers declared as numbers
-    as ``float``, whole numbers as ``int``, lists as ``list``."""
-    kind = schema.get("type") or schema["anyOf"][1]["type"]
-    if kind == "array":
-        return [_convert(schema["items"], v) for v in value]
-    return {"integer": int, "number": float}.get(kind, lambda v: v)(value)
 
 
 # --- the schemas ------------------------------------------------------------------
@@ -359,9 +238,20 @@ def _seeds_start_with_seed(p):
 
 def search_networks(p: dict) -> list[tuple[int, ...]]:
     """The layer sizes of every network notebook 3's two-stage search may
-    train: stage 1, one network per learning rate and batch size with the
-    first width; stage 2, every width, depth and activation (one of which
-    stage 1 trained already, counted here again: an upper bound)."""
+    train.
+
+    Parameters
+    ----------
+    p : dict
+        Notebook 3's parameters, each checked alone.
+
+    Returns
+    -------
+    list of tuple of int
+        Stage 1, one network per learning rate and batch size with the first
+        width; then stage 2, every depth and width for each activation (one
+        of which stage 1 trained already: counted again, an upper bound).
+    """
     first = (N_PIXELS, p["search_widths"][0], N_CLASSES)
     stage1 = [first] * (len(p["search_learning_rates"]) * len(p["search_batch_sizes"]))
     shapes = [(N_PIXELS, *[w] * d, N_CLASSES) for d in p["search_depths"] for w in p["search_widths"]]
@@ -369,10 +259,21 @@ def search_networks(p: dict) -> list[tuple[int, ...]]:
 
 
 def search_tflop(p: dict) -> float:
-    """The estimated cost of notebook 3's search in TFLOP: each network of
-    :func:`search_networks` trained ``search_epochs`` epochs on the images
-    left after ``n_val`` and scored on ``n_val`` after each, counted by
-    :func:`dlia_a2.experiments.epoch_flops` as the long run's budget is."""
+    """The estimated cost of notebook 3's search.
+
+    Parameters
+    ----------
+    p : dict
+        Notebook 3's parameters, each checked alone.
+
+    Returns
+    -------
+    float
+        TFLOP: each network of :func:`search_networks` trained
+        ``search_epochs`` epochs on the images the search trains on and
+        scored on the ``n_val`` validation images after each, counted by
+        :func:`dlia_a2.experiments.epoch_flops` as the long run's budget is.
+    """
     n_fit = _fit_images(p)
     return sum(p["search_epochs"] * epoch_flops(s, n_fit, p["n_val"]) for s in search_networks(p)) / 1e12
 
@@ -422,9 +323,24 @@ RULES: dict[str, tuple[Rule, ...]] = {
 
 
 def schema(notebook: str) -> dict:
-    """The JSON Schema of ``notebook``'s parameters (its file name without
-    ``.ipynb``); ``schema(notebook)["properties"]`` lists them in the order
-    of its ``parameters`` cell."""
+    """The JSON Schema of a notebook's parameters.
+
+    Parameters
+    ----------
+    notebook : str
+        The notebook's file name without ``.ipynb``.
+
+    Returns
+    -------
+    dict
+        The schema; its ``"properties"`` list the parameters in the order of
+        the notebook's ``parameters`` cell.
+
+    Raises
+    ------
+    KeyError
+        For a notebook without declared parameters.
+    """
     if notebook not in SCHEMAS:
         raise KeyError(
             f"no parameters are declared for notebook {notebook!r}; declare them in dlia_a2/parameters.py "
@@ -474,11 +390,11 @@ def check(notebook: str, namespace: Mapping | None = None, sources: Mapping[str,
             f"{notebook}: parameter {name} is not set; it must be {allowed(properties[name])}", notebook, name
         )
     values = {name: namespace[name] for name in properties}
-    wrong = {error.path[0] for error in _Validator(schema(notebook), format_checker=FORMATS).iter_errors(values)}
+    wrong = {error.path[0] for error in Validator(schema(notebook), format_checker=FORMATS).iter_errors(values)}
     for name in properties:  # the first wrong one in the declared order
         if name in wrong:
             raise refuse(sources.get(name, notebook), name, values[name], allowed(properties[name]))
-    out = {name: _convert(properties[name], value) for name, value in values.items()}
+    out = {name: convert(properties[name], value) for name, value in values.items()}
     for rule in RULES[notebook]:
         found = rule(out)
         if found is not None:

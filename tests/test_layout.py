@@ -19,6 +19,7 @@ ORDER = [
     "progress",
     "analysis",
     "experiments",
+    "schema",
     "parameters",
     "parameter_file",
     "plots",

@@ -17,6 +17,7 @@ import report_build
 import report_run
 from dlia_a2 import data, parameter_file, parameters
 from dlia_a2.parameters import ParameterError
+from dlia_a2.schema import Validator
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {p.stem: p for p in sorted((ROOT / "notebooks").glob("*.ipynb"))}
@@ -49,6 +50,13 @@ def test_every_notebook_is_declared():
     assert sorted(parameters.SCHEMAS) == sorted(NOTEBOOKS)
     with pytest.raises(KeyError, match="no parameters are declared for notebook '4_extra'"):
         parameters.check("4_extra", {})
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_each_notebook_has_a_valid_json_schema(notebook):
+    declared = parameters.schema(notebook)
+    Validator.check_schema(declared)
+    assert json.loads(json.dumps(declared)) == declared  # it could be a .json file as it is
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
@@ -166,6 +174,14 @@ REFUSED = [
     ),
     ("2_one_layer", "- 1\n- 2", "FILE must be a mapping of parameter: value, got a list"),
     ("2_one_layer", "epochs: [1, 2", "FILE, line 2 is not valid YAML: expected ',' or ']', but got '<stream end>'"),
+    # JSON Schema's integer takes 2.0, and its number infinity: not here
+    ("2_one_layer", "epochs: 2.0", "FILE: epochs = 2.0 is not allowed; epochs must be a whole number, 1 or more"),
+    ("2_one_layer", "epochs: true", "FILE: epochs = True is not allowed; epochs must be a whole number, 1 or more"),
+    (
+        "3_multilayer",
+        "budget_tflop: .inf",
+        "FILE: budget_tflop = inf is not allowed; budget_tflop must be a finite number greater than 0",
+    ),
     # issue 21: a file that sets nothing ran the notebook's defaults as the configuration
     (
         "2_one_layer",
