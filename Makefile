@@ -72,7 +72,7 @@ $(MATHJAX): report/package.json report/package-lock.json
 # Every parameter file is checked before the first notebook runs, so that a
 # bad value in notebook 3's file stops the build before notebooks 1 and 2.
 PARAMS   := $(NOTEBOOKS:%=report/config/$(CONFIG)/%.yaml)
-$(OUT)/.parameters-checked: $(PARAMS) dlia_a2/parameters.py | $(STAMP)
+$(OUT)/.parameters-checked: $(PARAMS) $(CODE) | $(STAMP)
 	@mkdir -p $(OUT)
 	$(BUILD) check $(NOTEBOOKS:%=notebooks/%.ipynb) --params $(PARAMS) --dataset $(DATASET)
 	@touch $@
@@ -80,7 +80,7 @@ $(OUT)/.parameters-checked: $(PARAMS) dlia_a2/parameters.py | $(STAMP)
 $(OUT)/%.ipynb: notebooks/%.ipynb report/config/$(CONFIG)/%.yaml $(CODE) | $(STAMP) data $(OUT)/.parameters-checked
 	$(BUILD) run $< --params report/config/$(CONFIG)/$*.yaml --dataset $(DATASET) --output $@
 
-$(HTML): $(EXECUTED) $(MATHJAX) $(TEMPLATE) report/report_build.py $(CODE)
+$(HTML): $(EXECUTED) $(MATHJAX) $(TEMPLATE) $(wildcard report/*.py) $(CODE)
 	$(BUILD) render $(EXECUTED) --html $@ --dataset $(DATASET) \
 	  --config-name $(CONFIG) --params $(PARAMS)
 

@@ -50,6 +50,7 @@ import mlp_core as mc
 from dlia_a2 import blas, training
 from dlia_a2 import data as md
 from dlia_a2.environment import environment
+from dlia_a2.files import write_between_markers
 from dlia_a2.search import epoch_flops  # the count the search budget uses too
 
 HERE = Path(__file__).resolve().parent
@@ -487,15 +488,8 @@ def write_readme(info) -> int:
     if not info["trusted"]:
         print("[bench] not writing an untrusted run into README.md", file=sys.stderr)
         return 1
-    update_readme(table(info))
+    write_between_markers(HERE.parent / "README.md", "bench-table", table(info))
     return 0
-
-
-def update_readme(text: str, readme: Path = HERE.parent / "README.md") -> None:
-    start, end = "<!-- bench-table -->", "<!-- /bench-table -->"
-    doc = readme.read_text()
-    i, j = doc.index(start), doc.index(end)
-    readme.write_text(doc[: i + len(start)] + "\n" + text + "\n" + doc[j:])
 
 
 # --- the table ---------------------------------------------------------------

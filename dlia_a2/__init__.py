@@ -13,7 +13,6 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``cache``: the verified files on disk, fetched when missing or damaged;
 - ``course``: the course's folders of PNG images;
 - ``data``: MNIST and Fashion-MNIST loaded and split for training; ``python -m dlia_a2.data``;
-- ``parameters``: the type and range of each notebook parameter, and their check;
 - ``optimizers``: SGD (with the fused step of ``blas``), momentum and Adam;
 - ``training``: settings, history, evaluation and the resumable training loop
   (with weight decay, dropout, a learning-rate schedule and early stopping);
@@ -24,6 +23,10 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``search``: the hyperparameter search, its budget, record and claims;
 - ``summaries``: long runs, seeds and optimisers summarised, and their tables;
 - ``studies``: the optimiser comparison's settings and the regularisation study;
+- ``schema``: the JSON Schema words of the parameters, checked with ``jsonschema``;
+- ``parameters``: a JSON Schema per notebook, the rules between parameters, and
+  their check (the search's cost counted as ``search`` counts it);
+- ``parameter_file``: the YAML parameter files of a report build, read and refused;
 - ``plots``: figures (each function returns a matplotlib ``Figure``);
 - ``notebook``: what the notebooks call to number figures and keep metrics.
 

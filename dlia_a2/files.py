@@ -87,3 +87,35 @@ def remove_stale_parts(path: Path) -> list[Path]:
             continue
         removed.append(part)
     return removed
+
+
+def write_between_markers(path: Path, name: str, text: str) -> None:
+    """Replace what lies between ``<!-- name -->`` and ``<!-- /name -->`` in
+    ``path`` (a README, say) with ``text``, on lines of its own; the rest of
+    the file is kept as it is, and the file is written atomically.
+
+    Parameters
+    ----------
+    path : Path
+        The file holding both markers, each once, the opening one first.
+    name : str
+        The markers' name, e.g. ``"results-table"``.
+    text : str
+        What goes between them.
+
+    Raises
+    ------
+    ValueError
+        When a marker is missing, given twice, or the closing one comes first.
+    """
+    path = Path(path)
+    doc = path.read_text(encoding="utf-8")
+    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    counts = doc.count(start), doc.count(end)
+    if counts != (1, 1) or doc.index(end) < doc.index(start):
+        raise ValueError(
+            f"{path} must hold {start} and then {end}, each once (found {counts[0]} and {counts[1]}); "
+            f"put the two markers around the place the text goes"
+        )
+    i, j = doc.index(start) + len(start), doc.index(end)
+    atomic_write(path, (doc[:i] + "\n" + text.strip("\n") + "\n" + doc[j:]).encode("utf-8"))

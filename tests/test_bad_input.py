@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mlp_core as mc
-import report_build
-from dlia_a2 import cache, catalog, idx, sources, training
+import report_run
+from dlia_a2 import cache, catalog, idx, parameter_file, sources, training
 from dlia_a2.parameters import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,21 +128,21 @@ def test_unknown_notebook_parameter_is_refused(tmp_path):
     params = tmp_path / "p.yaml"
     params.write_text("learning_rate: 0.1\nlearnig_rate: 0.2\n")
     with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['learnig_rate'\].*declares"):
-        report_build.load_parameters(ROOT / "notebooks" / "2_one_layer.ipynb", params)
+        parameter_file.load("2_one_layer", params)
 
 
 def test_parameter_file_must_be_a_mapping(tmp_path):
     params = tmp_path / "p.yaml"
     params.write_text("- 1\n- 2\n")
     with pytest.raises(ValueError, match="must be a mapping"):
-        report_build.load_parameters(ROOT / "notebooks" / "2_one_layer.ipynb", params)
+        parameter_file.load("2_one_layer", params)
 
 
 def test_unknown_dataset_for_a_report_is_refused(tmp_path):
     with pytest.raises(
         ParameterError, match="dataset = 'cifar' is not allowed; dataset must be one of 'mnist', 'fashion-mnist'"
     ):
-        report_build.run_notebook(
+        report_run.run_notebook(
             ROOT / "notebooks" / "2_one_layer.ipynb",
             ROOT / "report" / "config" / "small" / "2_one_layer.yaml",
             tmp_path / "out.ipynb",

@@ -2,6 +2,8 @@
 YAML 1.2 files, and checked before any work starts."""
 
 import ast
+import json
+import math
 import re
 import time
 from pathlib import Path
@@ -12,8 +14,10 @@ from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 import report_build
-from dlia_a2 import catalog, parameters
+import report_run
+from dlia_a2 import catalog, parameter_file, parameters
 from dlia_a2.parameters import ParameterError
+from dlia_a2.schema import Validator
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = {p.stem: p for p in sorted((ROOT / "notebooks").glob("*.ipynb"))}
@@ -29,7 +33,7 @@ def check_file(tmp_path, notebook: str, text: str, dataset: str = "mnist") -> di
     """What the runner does before papermill starts, on a file holding ``text``."""
     path = tmp_path / f"{notebook}.yaml"
     path.write_text(text, encoding="utf-8")
-    return report_build.checked_parameters(NOTEBOOKS[notebook], path, dataset, "build/x")
+    return report_run.checked_parameters(NOTEBOOKS[notebook], path, dataset, "build/x")
 
 
 # --- one declaration, the same names as the notebooks ---------------------------
@@ -39,13 +43,20 @@ def check_file(tmp_path, notebook: str, text: str, dataset: str = "mnist") -> di
 def test_declared_names_are_the_names_of_the_parameters_cell(notebook):
     """The declarations and the notebooks cannot drift apart."""
     in_cell = list(pm.inspect_notebook(str(NOTEBOOKS[notebook])))
-    assert list(parameters.declared(notebook).kinds) == in_cell
+    assert list(parameters.schema(notebook)["properties"]) == in_cell
 
 
 def test_every_notebook_is_declared():
-    assert sorted(parameters.NOTEBOOKS) == sorted(NOTEBOOKS)
+    assert sorted(parameters.SCHEMAS) == sorted(NOTEBOOKS)
     with pytest.raises(KeyError, match="no parameters are declared for notebook '4_extra'"):
         parameters.check("4_extra", {})
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_each_notebook_has_a_valid_json_schema(notebook):
+    declared = parameters.schema(notebook)
+    Validator.check_schema(declared)
+    assert json.loads(json.dumps(declared)) == declared  # it could be a .json file as it is
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
@@ -55,7 +66,7 @@ def test_notebook_defaults_pass_their_check(notebook):
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_report_configurations_pass_their_check(config):
-    checked = report_build.checked_parameters(NOTEBOOKS[config.stem], config, "fashion-mnist", "out")
+    checked = report_run.checked_parameters(NOTEBOOKS[config.stem], config, "fashion-mnist", "out")
     assert checked["dataset"] == "fashion-mnist" and checked["out_dir"] == "out"
 
 
@@ -64,7 +75,7 @@ def test_n_pairs_leaves_enough_lit_pixels_in_any_one_image(mnist):
     """Notebook 1 draws its pairs without repeats among the lit pixels of
     its images; with n_samples = 1 there are as few as one image lights."""
     fewest = int((mnist.x_train > 0).sum(axis=1).min())
-    assert parameters.declared("1_partial_derivatives").kinds["n_pairs"].high <= fewest == 34
+    assert parameters.schema("1_partial_derivatives")["properties"]["n_pairs"]["maximum"] <= fewest == 34
 
 
 def test_training_images_are_those_of_every_data_set():
@@ -76,41 +87,41 @@ def test_training_images_are_those_of_every_data_set():
 # --- what the issue found -------------------------------------------------------
 
 REFUSED = [
-    ("2_one_layer", "epochs: 0", "2_one_layer: epochs = 0 is not allowed; epochs must be a whole number, 1 or more"),
+    ("2_one_layer", "epochs: 0", "FILE: epochs = 0 is not allowed; epochs must be a whole number, 1 or more"),
     (
         "1_partial_derivatives",
         "step: 0",
-        "1_partial_derivatives: step = 0 is not allowed; step must be a finite number greater than 0 and at most 1",
+        "FILE: step = 0 is not allowed; step must be a finite number greater than 0 and at most 1",
     ),
     (
         "1_partial_derivatives",
         "n_pairs: twelve",
-        "1_partial_derivatives: n_pairs = 'twelve' is not allowed; n_pairs must be a whole number from 1 to 30",
+        "FILE: n_pairs = 'twelve' is not allowed; n_pairs must be a whole number from 1 to 30",
     ),
     (
         "1_partial_derivatives",
         "n_samples: 70000",
-        "1_partial_derivatives: n_samples = 70000 is not allowed; n_samples must be a whole number from 1 to 60000",
+        "FILE: n_samples = 70000 is not allowed; n_samples must be a whole number from 1 to 60000",
     ),
     (
         "3_multilayer",
         "workers: 0",
-        "3_multilayer: workers = 0 is not allowed; workers must be a whole number from 1 to 32",
+        "FILE: workers = 0 is not allowed; workers must be a whole number from 1 to 32",
     ),
     (
         "3_multilayer",
         "epochs: 3\nshort_epochs: 4",
-        "3_multilayer: short_epochs = 4 is not allowed; short_epochs must be a whole number from 1 to epochs (3)",
+        "FILE: short_epochs = 4 is not allowed; short_epochs must be a whole number from 1 to epochs (3)",
     ),
     (
         "3_multilayer",
         "epochs: 3\nseed_epochs: 5",
-        "3_multilayer: seed_epochs = 5 is not allowed; seed_epochs must be a whole number from 1 to epochs (3)",
+        "FILE: seed_epochs = 5 is not allowed; seed_epochs must be a whole number from 1 to epochs (3)",
     ),
     (
         "3_multilayer",
         "seed: 1\nseeds: [0, 1, 2]",
-        "3_multilayer: seeds = [0, 1, 2] is not allowed; seeds must be a list that starts with seed (1): the run "
+        "FILE: seeds = [0, 1, 2] is not allowed; seeds must be a list that starts with seed (1): the run "
         "read at both points",
     ),
     (
@@ -140,29 +151,71 @@ REFUSED = [
     (
         "3_multilayer",
         "n_train: 50000\nn_val: 20000",
-        "3_multilayer: n_val = 20000 is not allowed; n_val must be at most 10000: n_train (50000) + n_val must not "
+        "FILE: n_val = 20000 is not allowed; n_val must be at most 10000: n_train (50000) + n_val must not "
         "exceed the 60,000 training images",
     ),
     (
         "3_multilayer",
         "search_batch_sizes: [128, 32]",
-        "3_multilayer: search_batch_sizes = [128, 32] is not allowed; search_batch_sizes must be a list of 1 or more "
+        "FILE: search_batch_sizes = [128, 32] is not allowed; search_batch_sizes must be a list of 1 or more "
         "values, each a whole number, 1 or more, in increasing order",
     ),
     (
         "2_one_layer",
         "n_train: 1000\nbatch_size: 2000",
-        "2_one_layer: batch_size = 2000 is not allowed; batch_size must be at most 1000, the number of training "
+        "FILE: batch_size = 2000 is not allowed; batch_size must be at most 1000, the number of training "
         "images (n_train = 1000)",
     ),
     (
         "3_multilayer",
         "scheduler: localhost:8786",
-        "3_multilayer: scheduler = 'localhost:8786' is not allowed; scheduler must be '' or an address such as "
-        "'tcp://host:8786'",
+        "FILE: scheduler = 'localhost:8786' is not allowed; scheduler must be '' or an address such as "
+        "'tcp://host:8786', its port (if given) from 1 to 65535",
     ),
     ("2_one_layer", "- 1\n- 2", "FILE must be a mapping of parameter: value, got a list"),
     ("2_one_layer", "epochs: [1, 2", "FILE, line 2 is not valid YAML: expected ',' or ']', but got '<stream end>'"),
+    # JSON Schema's integer takes 2.0, and its number infinity: not here
+    ("2_one_layer", "epochs: 2.0", "FILE: epochs = 2.0 is not allowed; epochs must be a whole number, 1 or more"),
+    ("2_one_layer", "epochs: true", "FILE: epochs = True is not allowed; epochs must be a whole number, 1 or more"),
+    (
+        "3_multilayer",
+        "budget_tflop: .inf",
+        "FILE: budget_tflop = inf is not allowed; budget_tflop must be a finite number greater than 0",
+    ),
+    # issue 21: a file that sets nothing ran the notebook's defaults as the configuration
+    (
+        "2_one_layer",
+        "",
+        "FILE sets no parameter of 2_one_layer.ipynb, so its defaults (a quick trial) would run in place of a "
+        "configuration; set at least one of ['learning_rate', 'batch_size', 'epochs', 'init', 'n_train', "
+        "'eval_every', 'seed']",
+    ),
+    (
+        "2_one_layer",
+        "# comments only\n# nothing else",
+        "FILE sets no parameter of 2_one_layer.ipynb, so its defaults (a quick trial) would run in place of a "
+        "configuration; set at least one of ['learning_rate', 'batch_size', 'epochs', 'init', 'n_train', "
+        "'eval_every', 'seed']",
+    ),
+    (
+        "3_multilayer",
+        "{}",
+        "FILE sets no parameter of 3_multilayer.ipynb, so its defaults (a quick trial) would run in place of a "
+        "configuration; set at least one of "
+        + str([n for n in parameters.schema("3_multilayer")["properties"] if n not in ("dataset", "out_dir")]),
+    ),
+    ("3_multilayer", "<<: {epochs: 3}\nepochs: 200", "FILE, line 1: MERGE"),
+    ("3_multilayer", "epochs: 200\n<<: {epochs: 3}", "FILE, line 2: MERGE"),
+    ("3_multilayer", "scheduler: tcp://localhost:99999", "FILE: scheduler = 'tcp://localhost:99999' PORT"),
+    ("3_multilayer", "scheduler: tcp://localhost:0", "FILE: scheduler = 'tcp://localhost:0' PORT"),
+    (
+        "3_multilayer",
+        "search_widths: [100, 300, 1000, 4000, 8000]",
+        "FILE (not set there, so the default of 3_multilayer.ipynb): budget_tflop = 5.0 is not allowed; budget_tflop "
+        "must be at least 12.3, the estimated TFLOP of the search asked for (24 trainings of 2 epochs on 5,000 "
+        "images, up to width 8000 and depth 2): shrink search_widths, search_depths or search_epochs, or raise "
+        "budget_tflop",
+    ),
 ]
 
 
@@ -170,7 +223,38 @@ REFUSED = [
 def test_bad_parameter_file_is_refused_naming_what_is_allowed(tmp_path, notebook, text, message):
     with pytest.raises(ParameterError) as e:
         check_file(tmp_path, notebook, text + "\n")
+    merge = (
+        "a merge key (<<) is not allowed in a parameter file: it sets parameters beside the file's own without a "
+        "word; write each parameter once, as key: value"
+    )
+    port = (
+        "is not allowed; scheduler must be '' or an address such as 'tcp://host:8786', its port (if given) from 1 "
+        "to 65535"
+    )
+    message = message.replace("MERGE", merge).replace("PORT", port)
     assert str(e.value) == message.replace("FILE", str(tmp_path / f"{notebook}.yaml"))
+
+
+def test_search_cost_is_bounded_before_it_starts(tmp_path):
+    """budget_tflop bounds the search too, counted as the long run's cost
+    is: the full configuration passes, the same with wide networks does not."""
+    full = (ROOT / "report" / "config" / "full" / "3_multilayer.yaml").read_text()
+    assert check_file(tmp_path, "3_multilayer", full)["budget_tflop"] == 40.0
+    wide = full.replace("search_widths: [100, 300]", "search_widths: [100, 300, 1000, 4000, 8000]")
+    with pytest.raises(ParameterError) as e:
+        check_file(tmp_path, "3_multilayer", wide)
+    assert str(e.value).startswith(
+        f"{tmp_path / '3_multilayer.yaml'}: budget_tflop = 40.0 is not allowed; budget_tflop must be at least 492, "
+        "the estimated TFLOP of the search asked for (32 trainings of 8 epochs on 50,000 images"
+    )
+    small = {**parameter_file.read(ROOT / "report" / "config" / "small" / "3_multilayer.yaml"), "n_val": 500}
+    # stage 1: 2 learning rates x 2 batch sizes; stage 2: 1 width x 2 depths x 2 activations
+    assert parameters.search_networks(small) == [(784, 32, 10)] * 4 + [(784, 32, 10), (784, 32, 32, 10)] * 2
+    # per image of 3,000 trained and 500 scored: 102,272 and 50,816 flops (784-32-10), 108,416 and 52,864
+    # (784-32-32-10); one epoch each
+    assert parameters.search_tflop(small) == pytest.approx(
+        (6 * (102_272 * 3000 + 50_816 * 500) + 2 * (108_416 * 3000 + 52_864 * 500)) / 1e12, rel=1e-12
+    )
 
 
 def test_numbers_are_read_as_yaml_1_2_reads_them(tmp_path):
@@ -190,7 +274,7 @@ def test_runner_refuses_before_papermill_starts(tmp_path, monkeypatch):
     params.write_text("epochs: 0\n")
     output = tmp_path / "out.ipynb"
     with pytest.raises(ParameterError, match="epochs = 0 is not allowed"):
-        report_build.run_notebook(NOTEBOOKS["2_one_layer"], params, output, str(tmp_path), "mnist")
+        report_run.run_notebook(NOTEBOOKS["2_one_layer"], params, output, str(tmp_path), "mnist")
     assert report_build.main(["run", str(NOTEBOOKS["2_one_layer"]), "--params", str(params), "--output", str(output)])
     assert not list(tmp_path.glob("out*"))
 
@@ -203,7 +287,7 @@ def test_check_command_checks_every_file_before_anything_runs(tmp_path, capsys):
     assert report_build.main(
         args + [str(small / "1_partial_derivatives.yaml"), str(small / "2_one_layer.yaml"), str(bad)]
     )
-    assert "error: 3_multilayer: workers = 0 is not allowed" in capsys.readouterr().err
+    assert f"error: {bad}: workers = 0 is not allowed" in capsys.readouterr().err
     assert not report_build.main(args + [str(small / f"{n}.yaml") for n in NOTEBOOKS])
 
 
@@ -247,9 +331,9 @@ def parameter_files(draw, notebook: str) -> str:
     """A small report configuration, then a few random edits: a value
     changed (to anything), a key dropped, repeated, unknown or owned by the
     command line, or a line of junk."""
-    base = report_build.read_parameter_file(ROOT / "report" / "config" / "small" / f"{notebook}.yaml")
+    base = parameter_file.read(ROOT / "report" / "config" / "small" / f"{notebook}.yaml")
     lines = [f"{k}: {v!r}" if isinstance(v, str) else f"{k}: {v}" for k, v in base.items()]
-    names = list(parameters.declared(notebook).kinds)
+    names = list(parameters.schema(notebook)["properties"])
     for _ in range(draw(st.integers(0, 4))):
         edit = draw(st.sampled_from(["set"] * 6 + ["drop", "repeat", "unknown", "junk"]))
         if edit == "set":
@@ -283,7 +367,8 @@ def test_random_parameter_files_are_accepted_or_refused_with_a_parameter_error(t
             checked = check_file(tmp_path, notebook, text)
         except ParameterError as e:
             found = re.search(
-                r" is not allowed; | line \d+| is set on the command line| unknown parameter| mapping| every key",
+                r" is not allowed; | line \d+| is set on the command line| unknown parameter| mapping| every key"
+                r"| sets no parameter",
                 str(e),
             )
             assert found
@@ -293,6 +378,115 @@ def test_random_parameter_files_are_accepted_or_refused_with_a_parameter_error(t
         assert parameters.check(notebook, {**defaults(notebook), **checked}) is not None
 
     accepted_or_refused()
+
+
+# --- parameter files at the edges of the schema (hypothesis) ---------------------
+
+
+def edge_values(schema: dict) -> list:
+    """Values at and just beyond the edges of what a property's schema
+    allows: its bounds, one step either side, its special values, the
+    wrong kind of value; lists of each length around the shortest allowed,
+    in and out of order."""
+    if "anyOf" in schema:
+        special, rest = schema["anyOf"]
+        return [special["const"], special["const"] + 1, special["const"] - 1, *edge_values(rest)]
+    kind = schema["type"]
+    if kind == "integer":
+        low, high = schema.get("minimum", -5), schema.get("maximum", 10**6)
+        return [low - 1, low, low + 1, high - 1, high, high + 1, float(low), True, str(low)]
+    if kind == "number":
+        low = schema.get("exclusiveMinimum", schema.get("minimum", -1.0))
+        high = schema.get("maximum", 1e3)
+        return [
+            low,
+            low + 1e-12,
+            low - 1e-12,
+            -low,
+            high,
+            high * (1 + 1e-9) + 1e-12,
+            1,
+            math.inf,
+            -math.inf,
+            math.nan,
+            None,
+            "0.1",
+        ]
+    if kind == "array":
+        items = edge_values(schema["items"])[:6]
+        n = schema["minItems"]
+        return [[], items[:n], items[: n + 1], items[: n + 2], items[:3][::-1], [items[1]] * 2, items[1]]
+    if "enum" in schema:
+        return [*schema["enum"], schema["enum"][0].upper(), "", 0]
+    if schema.get("format") == "address":
+        return ["", "tcp://h:0", "tcp://h:1", "tcp://h:65535", "tcp://h:65536", "tcp://h", "h:1", "tcp://:1"]
+    return ["", " ", "a", 1]
+
+
+def yaml_value(value) -> str:
+    """``value`` as YAML 1.2 writes it (JSON is YAML 1.2, but for the floats
+    JSON has no word for)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
+    if isinstance(value, list):
+        return "[" + ", ".join(map(yaml_value, value)) + "]"
+    return json.dumps(value)
+
+
+@st.composite
+def edge_files(draw, notebook: str) -> dict:
+    """The small configuration with one to three parameters set to values at
+    the edges of their schema."""
+    properties = parameters.schema(notebook)["properties"]
+    names = [n for n in properties if n not in parameter_file.RESERVED]
+    keys = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+    return {k: draw(st.sampled_from(edge_values(properties[k]))) for k in keys}
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_files_at_the_edges_of_the_schema_are_refused_before_any_work_or_run(tmp_path, notebook, monkeypatch):
+    """A file at the edges of the declared ranges is either refused before
+    papermill starts, with a ParameterError naming the file, a parameter,
+    its value and what is allowed, or handed to papermill with every value
+    within its schema and the rules between them."""
+    started = []
+
+    def execute_notebook(notebook, output, parameters, **kwargs):
+        started.append(parameters)
+        Path(output).write_text("{}")
+
+    monkeypatch.setattr(pm, "execute_notebook", execute_notebook)
+    properties = parameters.schema(notebook)["properties"]
+    base = parameter_file.read(ROOT / "report" / "config" / "small" / f"{notebook}.yaml")
+    path, output = tmp_path / f"{notebook}.yaml", tmp_path / "out.ipynb"
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(edits=edge_files(notebook))
+    def refused_or_run(edits):
+        started.clear()
+        output.unlink(missing_ok=True)
+        lines = [f"{k}: {yaml_value(v)}" for k, v in {**base, **edits}.items()]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        try:
+            report_run.run_notebook(NOTEBOOKS[notebook], path, output, str(tmp_path / "build"), "mnist", tmp_path)
+        except ParameterError as e:
+            assert not started and not output.exists()
+            assert e.name in properties and str(e).startswith(str(path)) and f": {e.name} = " in str(e)
+            assert f" is not allowed; {e.name} must be " in str(e)
+            event(f"refused: {e.name}")
+            outcomes.add("refused")
+            return
+        (injected,) = started
+        values = {**defaults(notebook), **injected}
+        for name, value in injected.items():
+            assert isinstance(value, (list, str, int, float)) and not isinstance(value, bool), (name, value)
+        assert parameters.check(notebook, values) == {k: values[k] for k in properties}
+        event("run")
+        outcomes.add("run")
+
+    outcomes = set()
+    refused_or_run()
+    assert outcomes == {"refused", "run"}  # the edges lie on both sides
 
 
 # --- random parameter files, run (slow) -----------------------------------------
@@ -330,7 +524,7 @@ CHEAP = {
         "reference_hidden_sizes": [[4, 4], []],
         "reference_batch_size": [1100, 1101],
         "optimizer_epochs": [1, 0],
-        "budget_tflop": [1e-9, 0],
+        "budget_tflop": [1e-5, 1e-9, 0],
         "workers": [1, 2, 0, 33],
     },
 }
@@ -371,7 +565,8 @@ EDGES = {
         "reference_hidden_sizes": [1],
         "reference_batch_size": 1100,
         "reference_init": "he",
-        "budget_tflop": 1e-9,
+        # the search (6.7e-6 TFLOP) fits, no long run (2.1e-5 TFLOP) does: the cheapest is chosen
+        "budget_tflop": 1e-5,
     },
 }
 
@@ -405,7 +600,7 @@ def test_notebook_runs_or_fails_fast_with_a_parameter_error(tmp_path, notebook, 
         output = run_dir / "out.ipynb"
         t0 = time.perf_counter()
         try:
-            report_build.run_notebook(NOTEBOOKS[notebook], params, output, str(run_dir / "build"), "mnist", run_dir)
+            report_run.run_notebook(NOTEBOOKS[notebook], params, output, str(run_dir / "build"), "mnist", run_dir)
         except ParameterError:
             assert time.perf_counter() - t0 < 5 and not output.exists() and not (run_dir / "build").exists()
             done.append("refused")

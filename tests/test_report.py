@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import report_build
+import report_readme
+import report_render
 
 # every test here reads the built report, which the fixture brings up to date
 pytestmark = [pytest.mark.slow, pytest.mark.data]
@@ -44,7 +45,7 @@ def markup(html: str) -> str:
 
 
 def needs(program):
-    if shutil.which(program) is None and not (program == "chromium" and report_build.find_chromium()):
+    if shutil.which(program) is None and not (program == "chromium" and report_render.find_chromium()):
         pytest.fail(f"{program} is not installed; 'make report' installs it (apt-get install chromium poppler-utils)")
 
 
@@ -66,12 +67,12 @@ def test_html_hides_code_and_parameters(built):
 
 def test_chromium_typesets_equations_and_shows_every_figure(built, metrics):
     needs("chromium")
-    chromium = report_build.find_chromium()
+    chromium = report_render.find_chromium()
     with tempfile.TemporaryDirectory() as profile:
         # a proxy that does not exist: anything fetched from the network fails
         cmd = [
             chromium,
-            *report_build.chromium_flags(profile),
+            *report_render.chromium_flags(profile),
             "--proxy-server=127.0.0.1:9",
             "--proxy-bypass-list=<-loopback>",
             "--dump-dom",
@@ -172,7 +173,7 @@ def test_title_on_one_line(built):
 
 
 def test_readme_table_says_which_weights_each_result_comes_from(built, metrics):
-    table = report_build.readme_table(built)
+    table = report_readme.readme_table(built)
     header, _, ex2, chosen, seeds, reference, regularised = [
         line for line in table.splitlines() if line.startswith("| ")
     ]

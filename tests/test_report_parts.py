@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-import report_build
+import report_appendix
+import report_merge
 from dlia_a2 import plots
 from dlia_a2.notebook import Section
 
@@ -23,7 +24,7 @@ def notebook(path, *markdown):
 def test_merge_numbers_sections_and_builds_contents(tmp_path):
     a = notebook(tmp_path / "a.ipynb", "# First\n\ntext", "## One\n\n### Deeper", "## Two")
     b = notebook(tmp_path / "b.ipynb", "# Second\n\n```\n# not a heading\n```", "## Three")
-    merged = report_build.merge([a, b], "Title", "sub", "appendix text")
+    merged = report_merge.merge([a, b], "Title", "sub", "appendix text")
     html = "\n".join(c.source for c in merged.cells)
     for anchor, text in [
         ("sec-1", "1. First"),
@@ -57,7 +58,7 @@ def test_a_heading_alone_in_its_cell_moves_into_the_figure_after_it(tmp_path):
         nbformat.v4.new_markdown_cell("text"),
     ]
     nbformat.write(nb, tmp_path / "a.ipynb")
-    cells = report_build.merge([tmp_path / "a.ipynb"], "T", "s", "x").cells[1:-1]
+    cells = report_merge.merge([tmp_path / "a.ipynb"], "T", "s", "x").cells[1:-1]
     assert [c.cell_type for c in cells] == ["markdown", "code", "code", "markdown", "markdown"]
     html = cells[1].outputs[0]["data"]["text/html"]
     assert html.startswith('<h3 id="sec-1-1">1.1 Errors</h3>') and html.endswith("<figure>F</figure>")
@@ -112,20 +113,20 @@ def test_filter_image_puts_a_pixel_at_its_row_and_column(row, col):
 
 def test_title_keeps_its_last_two_words_together(tmp_path):
     a = notebook(tmp_path / "a.ipynb", "# First")
-    merged = report_build.merge([a], "Deep Learning: Assignment 2", "sub", "")
+    merged = report_merge.merge([a], "Deep Learning: Assignment 2", "sub", "")
     assert "<h1>Deep Learning: Assignment&nbsp;2</h1>" in merged.cells[0].source
 
 
 def test_parameter_table_is_compact_and_complete():
     params = {f"p{k:02d}": k for k in range(23)}
-    rows = report_build.parameter_table(params, pairs=2)
+    rows = report_appendix.parameter_table(params, pairs=2)
     assert rows[0] == "| parameter | value | parameter | value |"
     assert len(rows) == 2 + 12  # header, rule and 23 parameters in two columns
     body = "\n".join(rows[2:])
     assert all(f"`p{k:02d}` | `{k}`" in body for k in range(23))
     assert rows[2].startswith("| `p00` | `0` | `p12` | `12` |")  # filled column by column
-    assert report_build.parameter_table({}) == ["(no parameters recorded)"]
-    assert len(report_build.parameter_table({"a": 1}, pairs=3)[0].split("parameter")) == 2  # no empty pairs
+    assert report_appendix.parameter_table({}) == ["(no parameters recorded)"]
+    assert len(report_appendix.parameter_table({"a": 1}, pairs=3)[0].split("parameter")) == 2  # no empty pairs
 
 
 def test_sci_writes_numbers_for_a_reader():

@@ -1,0 +1,79 @@
+"""The report's reproducibility appendix: when, from which commit and on what
+machine it was built, with which packages, BLAS, seeds and parameters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dlia_a2.environment import environment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> str:
+    """The reproducibility appendix, as Markdown."""
+    import nbformat
+
+    env = environment()
+    wall = {}
+    for path in executed:
+        dur = nbformat.read(path, as_version=4).metadata.get("papermill", {}).get("duration")
+        wall[path.stem] = f"{dur:.0f} s" if dur else "—"
+    blas = (
+        "; ".join(
+            f"{b['internal_api']} {b['version']} ({b['architecture']}, {b['num_threads']} threads)" for b in env["blas"]
+        )
+        or "unknown"
+    )
+    blas_env = ", ".join(f"{k}={v}" for k, v in env["blas_env"].items()) or "none"
+    pk = ", ".join(f"{k} {v}" for k, v in env["packages"].items())
+    seeds = set()
+    for m in metrics.values():
+        p = m.get("parameters", {})
+        seeds.update(int(x) for x in [p.get("seed"), *p.get("seeds", [])] if x is not None)
+    seeds = [str(x) for x in sorted(seeds)]
+    files = ", ".join(f"`{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}`" for p in params_files)
+    per_notebook = []
+    for name in dict.fromkeys([*wall, *metrics]):
+        per_notebook += [
+            "",
+            f"**{name}**, wall time {wall.get(name, '—')}:",
+            "",
+            *parameter_table(metrics.get(name, {}).get("parameters", {})),
+        ]
+    return "\n".join(
+        [
+            "Every number and figure in this report was computed by the notebooks "
+            "in `notebooks/` while this report was built; none was typed by hand.",
+            "",
+            f"- **Built:** {env['built']} from git commit `{env['git_commit']}`",
+            f"- **Parameter files:** {files}",
+            f"- **Seeds:** {', '.join(seeds)}",
+            f"- **Python:** {env['python']} on {env['platform']}",
+            f"- **CPU:** {env['cpu']}, {env['cores']} cores",
+            f"- **BLAS:** {blas}; BLAS environment variables: {blas_env}",
+            f"- **Packages:** {pk}",
+            "",
+            "Wall time and parameters of each notebook in this build:",
+            *per_notebook,
+        ]
+    )
+
+
+def parameter_table(params: dict, pairs: int = 2) -> list[str]:
+    """A notebook's parameters as a compact Markdown table: ``pairs`` pairs of
+    (parameter, value) columns side by side, filled column by column in
+    alphabetical order."""
+    items = sorted(params.items())
+    if not items:
+        return ["(no parameters recorded)"]
+    pairs = max(1, min(pairs, len(items)))
+    rows = -(-len(items) // pairs)
+    columns = [items[k * rows : (k + 1) * rows] for k in range(pairs)]
+    out = ["| " + " | ".join(["parameter", "value"] * pairs) + " |", "|" + "---|---|" * pairs]
+    for r in range(rows):
+        cells = []
+        for col in columns:
+            cells += [f"`{col[r][0]}`", f"`{col[r][1]}`"] if r < len(col) else ["", ""]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
