@@ -52,6 +52,7 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
             f"- **Python:** {env['python']} on {env['platform']}",
             f"- **CPU:** {env['cpu']}, {env['cores']} cores",
             f"- **BLAS:** {blas}; BLAS environment variables: {blas_env}",
+            f"- **SGD step:** {env['blas_path']}",
             f"- **Packages:** {pk}",
             "",
             "Wall time and parameters of each notebook in this build:",

@@ -191,3 +191,13 @@ def test_readme_table_says_which_weights_each_result_comes_from(built, metrics):
     reg = nb3["regularisation"]
     assert "epoch of highest validation accuracy" in regularised
     assert f"{reg['test_accuracy']['mean']:.2%}" in regularised
+
+
+def test_appendix_says_which_sgd_step_ran(built):
+    """The fused step and NumPy's operators round differently, so the
+    appendix names the path that ran (issue 18): the one ``blas.PATH`` reports."""
+    from dlia_a2 import blas
+
+    env = json.loads((built / "environment.json").read_text())
+    assert env["blas_path"] == blas.PATH
+    assert f"SGD step:</strong> {htmlmod.escape(blas.PATH)}" in (built / "report.html").read_text()
