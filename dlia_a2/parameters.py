@@ -272,7 +272,7 @@ def search_tflop(p: dict) -> float:
         TFLOP: each network of :func:`search_networks` trained
         ``search_epochs`` epochs on the images the search trains on and
         scored on the ``n_val`` validation images after each, counted by
-        :func:`dlia_a2.experiments.epoch_flops` as the long run's budget is.
+        :func:`dlia_a2.search.epoch_flops` as the long run's budget is.
     """
     n_fit = _fit_images(p)
     return sum(p["search_epochs"] * epoch_flops(s, n_fit, p["n_val"]) for s in search_networks(p)) / 1e12

@@ -210,7 +210,7 @@ def training_accuracy(first_perfect_epoch: int | None, last_train_accuracy: floa
 
 def long_run(summary: Mapping) -> dict:
     """The phrases about one long run, from
-    :func:`dlia_a2.experiments.long_run_summary`: ``stability`` of its two
+    :func:`dlia_a2.summaries.long_run_summary`: ``stability`` of its two
     readings, ``training_accuracy``, ``test_loss`` and ``accuracy_change``
     between them."""
     spread = max(summary["short_range"]["spread_points"], summary["last_range"]["spread_points"])
@@ -251,7 +251,7 @@ def separable(gap: float, standard_error: float, what: str = "these two") -> str
 def monitors(m: Mapping) -> str:
     """How the epochs chosen on the validation accuracy compare with those
     the validation loss would have chosen, from
-    :func:`dlia_a2.experiments.compare_monitors`."""
+    :func:`dlia_a2.studies.compare_monitors`."""
     of = m["of"]
     if m["same"] == of:
         return (
@@ -278,7 +278,7 @@ DROPOUT_MNIST_RANGE = (0.988, 0.990)
 
 def regularisation(study: Mapping, dataset: str) -> dict:
     """The numbers and phrases the regularisation paragraph quotes, from
-    :func:`dlia_a2.experiments.regularisation_study` (without its curves)
+    :func:`dlia_a2.studies.regularisation_study` (without its curves)
     and the data set's name."""
     settings, chosen, runner_up = study["settings"], study["chosen"], study["runner_up"]
     if runner_up is None:
