@@ -2,6 +2,7 @@
 
 Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 
+- ``checks``: checks of settings that several modules share;
 - ``files``: atomic writes and checksums;
 - ``environment``: versions, BLAS, CPU and commit of a run;
 - ``prose``: Markdown templates filled with numbers from the metrics;
@@ -9,8 +10,11 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``parameters``: the type and range of each notebook parameter, and their check;
 - ``blas``: the weight update fused into its gradient's matrix product;
 - ``optimizers``: SGD (with that fused step), momentum and Adam;
-- ``training``: settings, history, evaluation and the resumable training loop
-  (with weight decay, dropout, a learning-rate schedule and early stopping);
+- ``config``: ``TrainConfig``, the checked settings of a training run;
+- ``history``: what a run records, and the state a checkpoint keeps;
+- ``divergence``: when a run is stopped as diverged, and the error that says so;
+- ``training``: data checks, evaluation and the resumable training loop
+  (with weight decay, dropout, a learning-rate schedule and keeping the best epoch);
 - ``checkpoint``: saving, loading and resuming training runs;
 - ``progress``: progress lines on a build's terminal, bars in Jupyter;
 - ``analysis``: the diagnostics behind the report's explanations;

@@ -25,9 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from dlia_a2 import analysis, checkpoint, training
+from dlia_a2.config import TrainConfig
+from dlia_a2.divergence import TrainingDiverged
+from dlia_a2.history import History
 from dlia_a2.progress import bar as progress_bar
 from dlia_a2.progress import terminal_note, terminal_progress
-from dlia_a2.training import TrainConfig
 
 SCHEDULER_ENV = "DLIA_DASK_SCHEDULER"
 
@@ -159,7 +161,7 @@ def _search_job(config, seed, X_train, y_train, X_val, y_val) -> SearchResult:
         _, history = training.train(
             X_train, y_train, config, np.random.default_rng(seed), eval_sets={"val": (X_val, y_val)}
         )
-    except training.TrainingDiverged as e:
+    except TrainingDiverged as e:
         r.diverged = str(e)
         history = e.history
     ends = history.epoch_ends() if len(history) else []
@@ -396,13 +398,13 @@ def train_runs(runs: dict[str, Run], workers: int = 1, scheduler=None) -> dict:
     return {n: done[names.index(n)] for n in runs}
 
 
-def at_epoch(history: training.History, epoch: int, names=("train", "test")) -> dict:
+def at_epoch(history: History, epoch: int, names=("train", "test")) -> dict:
     """The whole-set losses and accuracies recorded at the end of ``epoch``."""
     i = history.epoch_ends()[epoch - 1]
     return {f"{s}_{m}": float(history[f"{s}_{m}"][i]) for s in names for m in ("loss", "accuracy")}
 
 
-def long_run_summary(history: training.History, short_epochs: int, guard_epochs: int = 5) -> dict:
+def long_run_summary(history: History, short_epochs: int, guard_epochs: int = 5) -> dict:
     """What a long run shows: the results after ``short_epochs`` and at the
     end (the weights of that step: the last iterate), the first epoch with
     every training image right (None if never), and the epoch of the lowest
@@ -523,7 +525,7 @@ def optimizer_summary(histories: dict) -> dict:
 NO_REGULARISATION = "none"
 
 
-def epoch_curves(history: training.History) -> dict:
+def epoch_curves(history: History) -> dict:
     """The whole-set columns of a history at its epoch ends, as plain lists:
     ``epoch`` and ``<set>_loss``, ``<set>_accuracy`` for every set."""
     ends = history.epoch_ends()
@@ -588,7 +590,6 @@ def regularisation_study(
     checkpoint_dir,
     seeds=(0,),
     monitor: str = "val_accuracy",
-    patience: int = 0,
     train_curve: bool = False,
     workers: int = 1,
     scheduler=None,
@@ -602,9 +603,8 @@ def regularisation_study(
        {"weight_decay": 5e-4}}``) are trained on ``X_fit`` with seed
        ``seeds[0]``. Every run keeps the weights of its epoch with the best
        ``monitor``, ``"val_accuracy"`` or ``"val_loss"`` (early stopping,
-       ``keep_best``), and stops after ``patience`` epochs without a better
-       one (0: it runs all ``base.epochs``, so the curves show what follows,
-       and the epoch the other score would have chosen is known too).
+       ``keep_best``); it runs all ``base.epochs``, so the curves show what
+       follows, and the epoch the other score would have chosen is known too.
     2. The setting (or ``"none"``) with the highest validation accuracy at its
        chosen epoch is chosen (ties: the lower validation loss there, then
        the first); it is trained again with each of the other ``seeds``.
@@ -646,9 +646,9 @@ def regularisation_study(
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
     names = [NO_REGULARISATION, *settings]
-    configs = {NO_REGULARISATION: base.replace(keep_best=monitor, patience=patience)}
+    configs = {NO_REGULARISATION: base.replace(keep_best=monitor)}
     for name, changes in settings.items():
-        configs[name] = base.replace(**changes, keep_best=monitor, patience=patience)
+        configs[name] = base.replace(**changes, keep_best=monitor)
     sets = {"val": (X_val, y_val), "test": (X_test, y_test)}
     if train_curve:
         sets = {"train": (X_fit, y_fit), **sets}
@@ -660,7 +660,7 @@ def regularisation_study(
             configs[name], seed, folder / f"{slug}-seed{seed}", (X_fit, y_fit), sets, f"{label}, {name}, seed {seed}"
         )
 
-    def chosen_epoch(history: training.History, score: str = monitor) -> int:
+    def chosen_epoch(history: History, score: str = monitor) -> int:
         return int(history["epoch"][history.best(score)])
 
     first = train_runs({n: run(n, seeds[0]) for n in names}, workers, scheduler)

@@ -150,15 +150,6 @@ def test_unknown_dataset_for_a_report_is_refused(tmp_path):
         )
 
 
-def test_checkpoint_interval_must_be_a_whole_number():
-    X = np.zeros((4, 3), np.float32)
-    y = np.array([0, 1, 0, 1])
-    with pytest.raises(ValueError, match="checkpoint_every"):
-        training.train(
-            X, y, training.TrainConfig(layer_sizes=(3, 2), batch_size=2), np.random.default_rng(0), checkpoint_every=-1
-        )
-
-
 # --- properties -----------------------------------------------------------------
 
 sizes = st.lists(st.integers(1, 12), min_size=1, max_size=3).flatmap(

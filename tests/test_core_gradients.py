@@ -16,8 +16,8 @@ def test_linear_layer_gradients_match_numerical(rng):
     A = rng.standard_normal((5, 7))
     params = {"W1": rng.standard_normal((4, 7)), "b1": rng.standard_normal(4)}
     dZ = rng.standard_normal((5, 4))
-    f = lambda: float(np.sum(mc.model_forward(A, params)[0] * dZ))
-    _, caches = mc.model_forward(A, params)
+    f = lambda: float(np.sum(mc.model_forward(A, params, "relu")[0] * dZ))
+    _, caches = mc.model_forward(A, params, "relu")
     grads = mc.model_backward(dZ, caches)
     assert rel_error(grads["dW1"], numerical_gradient(f, params["W1"])) < TOL
     assert rel_error(grads["db1"], numerical_gradient(f, params["b1"])) < TOL
@@ -39,10 +39,10 @@ def test_backward_layers_lets_the_caller_update_each_layer_at_once(rng):
     sizes = (6, 5, 4, 3)
     params = mc.initialize_parameters(sizes, rng, "he", np.float64)
     X, y = rng.standard_normal((8, 6)), rng.integers(0, 3, 8)
-    scores, caches = mc.model_forward(X, params)
+    scores, caches = mc.model_forward(X, params, "relu")
     dscores = mc.softmax_cross_entropy(scores, y)[1]
     untouched = [dZ.copy() for _, dZ, _ in mc.backward_layers(dscores, caches)]
-    scores, caches = mc.model_forward(X, params)
+    scores, caches = mc.model_forward(X, params, "relu")
     changed = []
     for l, dZ, _ in mc.backward_layers(dscores, caches):
         changed.append(dZ.copy())
@@ -97,7 +97,7 @@ def test_gradients_stay_float32(rng):
     X = rng.random((4, 12), dtype=np.float32)
     y = rng.integers(0, 10, 4)
     params = mc.initialize_parameters([12, 8, 10], rng)
-    scores, caches = mc.model_forward(X, params)
+    scores, caches = mc.model_forward(X, params, "relu")
     assert scores.dtype == np.float32
     for labels in (y, np.eye(10)[y]):  # indices, float64 one-hot
         _, dscores = mc.softmax_cross_entropy(scores, labels)

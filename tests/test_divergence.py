@@ -8,7 +8,8 @@ from threadpoolctl import threadpool_limits
 
 from dlia_a2 import data, training
 from dlia_a2 import experiments as ex
-from dlia_a2.training import TrainConfig
+from dlia_a2.config import TrainConfig
+from dlia_a2.divergence import TrainingDiverged
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def run(X, y, epochs=1, **settings):
 @pytest.mark.data
 def test_runaway_on_mnist_is_stopped_with_its_history(mnist_split, settings, sign):
     (X, y), _ = mnist_split
-    with pytest.raises(training.TrainingDiverged, match=sign) as e:
+    with pytest.raises(TrainingDiverged, match=sign) as e:
         run(X, y, batch_size=64, eval_every=1, **settings)
     h = e.value.history
     assert len(h) >= 1 and np.isfinite(h["batch_loss"]).all()  # finite all along, and kept
@@ -96,6 +97,6 @@ def test_divergence_in_a_worker_process_reaches_the_caller(tmp_path):
         )
         for lr in (0.05, 1e6)
     }
-    with pytest.raises(training.TrainingDiverged, match="learning_rate=1e\\+06") as e:
+    with pytest.raises(TrainingDiverged, match="learning_rate=1e\\+06") as e:
         ex.train_runs(runs, workers=2)
     assert len(e.value.history) >= 1 and set(e.value.params) == {"W1", "b1", "W2", "b2"}

@@ -175,7 +175,7 @@ def test_unfused_sgd_backward_step_is_update_parameters_bit_for_bit():
     rng = np.random.default_rng(3)
     params = mc.initialize_parameters((12, 9, 4), rng, "he")
     X, y = rng.standard_normal((16, 12)).astype(np.float32), rng.integers(0, 4, 16)
-    scores, caches = mc.model_forward(X, params)
+    scores, caches = mc.model_forward(X, params, "relu")
     dscores = mc.softmax_cross_entropy(scores, y)[1]
     expected = mc.update_parameters({k: v.copy() for k, v in params.items()}, mc.model_backward(dscores, caches), 0.5)
     make_optimizer("sgd", 0.5, fused=False).backward_step(params, dscores, caches)
