@@ -24,6 +24,8 @@ Conventions, used everywhere below
   ``(dout, cache)`` and return gradients, in pairs such as
   :func:`linear_forward` and :func:`linear_backward`. None of them changes
   its inputs.
+- The parameters do not record the hidden layers' activation, so every
+  function that runs the network must be told it: none assumes one.
 """
 
 from __future__ import annotations
@@ -93,14 +95,11 @@ def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray):
 
 def linear_backward(dZ: np.ndarray, cache, need_dA_prev: bool = True):
     """The pair of :func:`linear_forward`: from ``dZ = dJ/dZ``, shape
-    ``(N, n_out)``, and its cache ``(A_prev, W)``,
-
-        dA_prev = dZ @ W,   dW = dZ.T @ A_prev,   db = dZ.sum(axis=0)
-
-    (``dJ/dW_mj = sum_i dZ_im A_ij``), shaped like ``A_prev``, ``W`` and
-    ``b``. ``need_dA_prev=False`` skips the first product, which the
-    network's input does not need, and returns None in its place.
-    """
+    ``(N, n_out)``, and its cache ``(A_prev, W)``, the gradients ``dA_prev =
+    dZ @ W``, ``dW = dZ.T @ A_prev`` (``dJ/dW_mj = sum_i dZ_im A_ij``) and
+    ``db = dZ.sum(axis=0)``, shaped like ``A_prev``, ``W`` and ``b``.
+    ``need_dA_prev=False`` skips the first product, which the network's
+    input does not need, and returns None in its place."""
     A_prev, W = cache
     return (dZ @ W if need_dA_prev else None), dZ.T @ A_prev, dZ.sum(axis=0)
 
@@ -131,12 +130,11 @@ def sigmoid_backward(dA: np.ndarray, cache) -> np.ndarray:
 
 
 def dropout_forward(A: np.ndarray, p: float, rng: np.random.Generator):
-    """Inverted dropout, for training only: each unit is zeroed with
-    probability ``p`` and the kept ones are scaled by ``1 / (1 - p)``, so the
-    expected output is ``A`` and a trained network is used without dropout.
-    Returns ``out = A * mask`` and the cache ``mask = 1[kept] / (1 - p)``,
-    both shaped like ``A``.
-    """
+    """Inverted dropout, for training only: each unit of a float array ``A``
+    is zeroed with probability ``p`` and the kept ones are scaled by ``1 / (1
+    - p)``, so the expected output is ``A`` and a trained network is used
+    without dropout. Returns ``out = A * mask`` and the cache ``mask =
+    1[kept] / (1 - p)``, both shaped like ``A``."""
     if not 0 <= p < 1:
         raise ValueError(f"the dropout probability must lie in [0, 1), got {p}")
     if not np.issubdtype(A.dtype, np.floating):
@@ -196,8 +194,7 @@ def compute_loss(scores: np.ndarray, Y: np.ndarray) -> float:
 
     Parameters
     ----------
-    scores : ndarray, shape (N, C)
-        Raw scores of the last layer (before the softmax).
+    scores : ndarray, shape (N, C), raw scores of the last layer (before the softmax)
     Y : ndarray, shape (N,) of int, or (N, C)
     """
     return softmax_cross_entropy(scores, Y)[0]
@@ -254,9 +251,8 @@ def model_forward(X: np.ndarray, params: dict, activation: str, dropout: float =
     Returns
     -------
     scores : ndarray, shape (N, C)
-    caches : list, for :func:`backward_layers` and :func:`model_backward`
-        ``(linear_cache, activation, activation_cache, dropout_cache)`` per
-        layer, None where a layer has none.
+    caches : list of ``(linear_cache, activation, activation_cache, dropout_cache)``
+        per layer (None where it has none), for :func:`model_backward`.
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
@@ -279,8 +275,7 @@ def model_forward(X: np.ndarray, params: dict, activation: str, dropout: float =
 
 
 def _scores_backward(dA: np.ndarray, cache) -> np.ndarray:
-    """``dJ/dZ`` of one layer's scores from ``dJ/dA`` of its output, back
-    through its dropout and activation (where it has them)."""
+    """``dJ/dZ`` of a layer's scores from ``dJ/dA``, back through its dropout and activation."""
     _, activation, act_cache, drop_cache = cache
     if drop_cache is not None:
         dA = dropout_backward(dA, drop_cache)

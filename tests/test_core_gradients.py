@@ -10,17 +10,23 @@ TOL = 1e-6
 
 
 def test_linear_layer_gradients_match_numerical(rng):
-    """The linear layer's gradients as the backward pass takes them: dW and
-    db in model_backward, dA_prev = dZ @ W in backward_layers (seen through
-    the second layer's walk down to the first)."""
+    """linear_backward against finite differences of linear_forward, and the
+    same gradients as the backward pass takes them: dW and db in
+    model_backward, dA_prev = dZ @ W in backward_layers (seen through the
+    second layer's walk down to the first)."""
     A = rng.standard_normal((5, 7))
     params = {"W1": rng.standard_normal((4, 7)), "b1": rng.standard_normal(4)}
     dZ = rng.standard_normal((5, 4))
-    f = lambda: float(np.sum(mc.model_forward(A, params, "relu")[0] * dZ))
+    f = lambda: float(np.sum(mc.linear_forward(A, params["W1"], params["b1"])[0] * dZ))
+    dA, dW, db = mc.linear_backward(dZ, mc.linear_forward(A, params["W1"], params["b1"])[1])
+    assert rel_error(dA, numerical_gradient(f, A)) < TOL
+    assert rel_error(dW, numerical_gradient(f, params["W1"])) < TOL
+    assert rel_error(db, numerical_gradient(f, params["b1"])) < TOL
+    none, dW_again, db_again = mc.linear_backward(dZ, (A, params["W1"]), need_dA_prev=False)
+    assert none is None and np.array_equal(dW_again, dW) and np.array_equal(db_again, db)
     _, caches = mc.model_forward(A, params, "relu")
     grads = mc.model_backward(dZ, caches)
-    assert rel_error(grads["dW1"], numerical_gradient(f, params["W1"])) < TOL
-    assert rel_error(grads["db1"], numerical_gradient(f, params["b1"])) < TOL
+    assert np.array_equal(grads["dW1"], dW) and np.array_equal(grads["db1"], db)
     params2 = {**params, "W2": rng.standard_normal((3, 4)), "b2": rng.standard_normal(3)}
     dZ2 = rng.standard_normal((5, 3))
     _, caches = mc.model_forward(A, params2, "sigmoid")
