@@ -102,6 +102,7 @@ class TrainConfig:
         return TrainConfig.from_dict({**self.to_dict(), **changes})
 
     def to_dict(self) -> dict:
+        """The settings as plain data (JSON-ready), for checkpoints and metrics."""
         d = asdict(self)
         d["layer_sizes"] = list(self.layer_sizes)
         return d
@@ -116,6 +117,7 @@ class TrainConfig:
         return self.learning_rate * (1 + math.cos(math.pi * epoch / self.epochs)) / 2
 
     def make_optimizer(self) -> Optimizer:
+        """A fresh optimiser with these settings (:mod:`dlia_a2.optimizers`)."""
         options = {
             "sgd": {"fused": self.fused_sgd},
             "momentum": {"momentum": self.momentum},
