@@ -21,9 +21,11 @@ Conventions, used everywhere below
   label rows of shape ``(N, C)`` that each sum to 1.
 - Randomness comes only from an explicit ``numpy.random.Generator``.
 - Forward functions return ``(out, cache)``; backward functions take
-  ``(dout, cache)`` and return gradients. None of them changes its inputs.
-  The linear layer's gradients are taken in the backward pass itself
-  (:func:`backward_layers`, :func:`model_backward`).
+  ``(dout, cache)`` and return gradients, in pairs such as
+  :func:`linear_forward` and :func:`linear_backward`. None of them changes
+  its inputs.
+- The parameters do not record the hidden layers' activation, so every
+  function that runs the network must be told it: none assumes one.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ def initialize_parameters(layer_sizes, rng: np.random.Generator, init: str = "no
     """
     if init not in INITIALIZATIONS:
         raise ValueError(f"unknown init {init!r}; choose one of {INITIALIZATIONS}")
+    if min(layer_sizes) < 1:
+        raise ValueError(f"every layer needs at least one unit; got layer sizes {list(layer_sizes)}")
     params = {}
     for l, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
         std = {"normal": 0.01, "he": np.sqrt(2.0 / n_in), "lecun": np.sqrt(1.0 / n_in)}[init]
@@ -89,6 +93,17 @@ def linear_forward(A_prev: np.ndarray, W: np.ndarray, b: np.ndarray):
     return Z, (A_prev, W)
 
 
+def linear_backward(dZ: np.ndarray, cache, need_dA_prev: bool = True):
+    """The pair of :func:`linear_forward`: from ``dZ = dJ/dZ``, shape
+    ``(N, n_out)``, and its cache ``(A_prev, W)``, the gradients ``dA_prev =
+    dZ @ W``, ``dW = dZ.T @ A_prev`` (``dJ/dW_mj = sum_i dZ_im A_ij``) and
+    ``db = dZ.sum(axis=0)``, shaped like ``A_prev``, ``W`` and ``b``.
+    ``need_dA_prev=False`` skips the first product, which the network's
+    input does not need, and returns None in its place."""
+    A_prev, W = cache
+    return (dZ @ W if need_dA_prev else None), dZ.T @ A_prev, dZ.sum(axis=0)
+
+
 def relu_forward(Z: np.ndarray):
     """``A = max(Z, 0)``; the cache is ``A`` itself."""
     A = np.maximum(Z, 0)
@@ -115,14 +130,15 @@ def sigmoid_backward(dA: np.ndarray, cache) -> np.ndarray:
 
 
 def dropout_forward(A: np.ndarray, p: float, rng: np.random.Generator):
-    """Inverted dropout, for training only: each unit is zeroed with
-    probability ``p`` and the kept ones are scaled by ``1 / (1 - p)``, so the
-    expected output is ``A`` and a trained network is used without dropout.
-    Returns ``out = A * mask`` and the cache ``mask = 1[kept] / (1 - p)``,
-    both shaped like ``A``.
-    """
+    """Inverted dropout, for training only: each unit of a float array ``A``
+    is zeroed with probability ``p`` and the kept ones are scaled by ``1 / (1
+    - p)``, so the expected output is ``A`` and a trained network is used
+    without dropout. Returns ``out = A * mask`` and the cache ``mask =
+    1[kept] / (1 - p)``, both shaped like ``A``."""
     if not 0 <= p < 1:
         raise ValueError(f"the dropout probability must lie in [0, 1), got {p}")
+    if not np.issubdtype(A.dtype, np.floating):
+        raise TypeError(f"dropout needs floating-point input to scale, got dtype {A.dtype}; convert it first")
     mask = (rng.random(A.shape, dtype=np.float32) >= p) * A.dtype.type(1 / (1 - p))
     return A * mask, mask
 
@@ -159,7 +175,7 @@ def _check_labels(scores: np.ndarray, Y: np.ndarray) -> None:
     if Y.ndim == 1:
         if len(Y) != N or not np.issubdtype(Y.dtype, np.integer):
             raise ValueError(f"labels must be {N} integer class indices, got shape {Y.shape}, dtype {Y.dtype}")
-        if N and (Y.min() < 0 or Y.max() >= C):
+        if Y.min() < 0 or Y.max() >= C:
             raise ValueError(f"labels must lie in [0, {C - 1}], found {Y.min()} to {Y.max()}")
     elif Y.shape == (N, C):
         sums = Y.sum(axis=1)
@@ -178,8 +194,7 @@ def compute_loss(scores: np.ndarray, Y: np.ndarray) -> float:
 
     Parameters
     ----------
-    scores : ndarray, shape (N, C)
-        Raw scores of the last layer (before the softmax).
+    scores : ndarray, shape (N, C), raw scores of the last layer (before the softmax)
     Y : ndarray, shape (N,) of int, or (N, C)
     """
     return softmax_cross_entropy(scores, Y)[0]
@@ -197,8 +212,10 @@ def softmax_cross_entropy(scores: np.ndarray, Y: np.ndarray):
         The batch mean, accumulated in float64.
     dscores : ndarray, shape (N, C), the dtype of ``scores``
     """
-    _check_labels(scores, Y)
     N = len(scores)
+    if N == 0:
+        raise ValueError("the batch is empty: the mean loss of no samples is undefined; pass at least one row")
+    _check_labels(scores, Y)
     logp = log_softmax(scores)
     dscores = np.exp(logp)
     if Y.ndim == 1:
@@ -215,7 +232,7 @@ def softmax_cross_entropy(scores: np.ndarray, Y: np.ndarray):
 # --- the network ----------------------------------------------------------------
 
 
-def model_forward(X: np.ndarray, params: dict, activation: str = "relu", dropout: float = 0.0, rng=None):
+def model_forward(X: np.ndarray, params: dict, activation: str, dropout: float = 0.0, rng=None):
     """Forward pass: ``activation`` after every layer but the last, whose
     raw scores are returned.
 
@@ -225,6 +242,7 @@ def model_forward(X: np.ndarray, params: dict, activation: str = "relu", dropout
     params : dict
         ``W1, b1, ..., WL, bL``.
     activation : {"relu", "sigmoid"}
+        The one the network was trained with: the parameters do not record it.
     dropout : float
         Probability of dropping each hidden unit after its activation
         (:func:`dropout_forward`); 0, the default, for evaluation.
@@ -233,62 +251,62 @@ def model_forward(X: np.ndarray, params: dict, activation: str = "relu", dropout
     Returns
     -------
     scores : ndarray, shape (N, C)
-    caches : list, for :func:`backward_layers` and :func:`model_backward`
-        ``(linear_cache, activation, activation_cache, dropout_cache)`` per
-        layer, None where a layer has none.
+    caches : list of ``(linear_cache, activation, activation_cache, dropout_cache)``
+        per layer (None where it has none), for :func:`model_backward`.
     """
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation!r}; choose one of {ACTIVATIONS}")
     if dropout and rng is None:
         raise ValueError("dropout needs an rng (a numpy.random.Generator) to draw its masks")
+    D = params["W1"].shape[1]
+    if np.ndim(X) != 2 or X.shape[1] != D:
+        raise ValueError(f"X must have shape (N, {D}) for this network, got {np.shape(X)}; one image: X.reshape(1, -1)")
     L = len(params) // 2
     A, caches = X, []
     for l in range(1, L + 1):
-        Z, linear_cache = linear_forward(A, params[f"W{l}"], params[f"b{l}"])
-        if l < L:
-            A, act_cache = _FORWARD[activation](Z)
-            A, drop_cache = dropout_forward(A, dropout, rng) if dropout else (A, None)
-            caches.append((linear_cache, activation, act_cache, drop_cache))
-        else:
-            A = Z
+        A, linear_cache = linear_forward(A, params[f"W{l}"], params[f"b{l}"])
+        if l == L:  # the scores
             caches.append((linear_cache, None, None, None))
+            break
+        A, act_cache = _FORWARD[activation](A)
+        A, drop_cache = dropout_forward(A, dropout, rng) if dropout else (A, None)
+        caches.append((linear_cache, activation, act_cache, drop_cache))
     return A, caches
 
 
-def backward_layers(dscores: np.ndarray, caches):
-    """The chain rule down the network, last layer first: yields ``(l, dZ,
-    A_prev)`` per layer, ``dZ = dJ/dZ`` of its scores (through the dropout
-    mask and ``g'(Z)`` where there are any) and ``A_prev`` its input. The
-    layer's gradients follow as in :func:`model_backward`; the layer below
-    gets ``dA_prev = dZ @ W``, taken before the yield so that a caller may
-    update ``W{l}`` in place at once (the fused SGD step of
-    ``dlia_a2.optimizers``)."""
-    dA = dscores
-    for l in range(len(caches), 0, -1):
-        (A_prev, W), activation, act_cache, drop_cache = caches[l - 1]
-        if drop_cache is not None:
-            dA = dropout_backward(dA, drop_cache)
-        dZ = dA if activation is None else _BACKWARD[activation](dA, act_cache)
-        if l > 1:  # nothing below the first layer needs dA
-            dA = dZ @ W
-        yield l, dZ, A_prev
+def _scores_backward(dA: np.ndarray, cache) -> np.ndarray:
+    """``dJ/dZ`` of a layer's scores from ``dJ/dA``, back through its dropout and activation."""
+    _, activation, act_cache, drop_cache = cache
+    if drop_cache is not None:
+        dA = dropout_backward(dA, drop_cache)
+    return dA if activation is None else _BACKWARD[activation](dA, act_cache)
 
 
 def model_backward(dscores: np.ndarray, caches) -> dict:
-    """Gradients of the loss with respect to every parameter, from
-    ``dJ/dscores`` (:func:`softmax_cross_entropy`) and the caches of
-    :func:`model_forward`.
-
-    Returns
-    -------
-    dict
-        ``dW1, db1, ..., dWL, dbL``, shaped like the parameters.
-    """
-    grads = {}
-    for l, dZ, A_prev in backward_layers(dscores, caches):
-        grads[f"dW{l}"] = dZ.T @ A_prev  # dJ/dW_mj = sum_i dZ_im A_ij
-        grads[f"db{l}"] = dZ.sum(axis=0)  # dJ/db_m = sum_i dZ_im
+    """Gradients ``dW1, db1, ..., dWL, dbL`` of the loss, shaped like the
+    parameters, from ``dJ/dscores`` (:func:`softmax_cross_entropy`) and the
+    caches of :func:`model_forward`: the backward pairs in reverse order,
+    last layer first (dropout, activation, then :func:`linear_backward`)."""
+    grads, dA = {}, dscores
+    for l in range(len(caches), 0, -1):
+        dZ = _scores_backward(dA, caches[l - 1])
+        dA, grads[f"dW{l}"], grads[f"db{l}"] = linear_backward(dZ, caches[l - 1][0], need_dA_prev=l > 1)
     return grads
+
+
+def backward_layers(dscores: np.ndarray, caches):
+    """The chain of :func:`model_backward`, leaving each layer's ``dW`` and
+    ``db`` to the caller: yields ``(l, dZ, A_prev)`` per layer, last first,
+    with ``dZ = dJ/dZ`` of layer ``l``'s scores and ``A_prev`` its input.
+    :func:`linear_backward`'s ``dA_prev = dZ @ W``, passed down, is taken
+    before the yield, so the caller may change ``W{l}`` in place at once."""
+    dA = dscores
+    for l in range(len(caches), 0, -1):
+        dZ = _scores_backward(dA, caches[l - 1])
+        A_prev, W = caches[l - 1][0]
+        if l > 1:  # the network's input needs no gradient
+            dA = dZ @ W
+        yield l, dZ, A_prev
 
 
 def update_parameters(params: dict, grads: dict, learning_rate: float) -> dict:
@@ -299,12 +317,12 @@ def update_parameters(params: dict, grads: dict, learning_rate: float) -> dict:
     return params
 
 
-def predict_proba(X: np.ndarray, params: dict, activation: str = "relu") -> np.ndarray:
+def predict_proba(X: np.ndarray, params: dict, activation: str) -> np.ndarray:
     """Class probabilities ``softmax(scores)``, shape ``(N, C)``."""
     return softmax(model_forward(X, params, activation)[0])
 
 
-def predict(X: np.ndarray, params: dict, activation: str = "relu") -> np.ndarray:
+def predict(X: np.ndarray, params: dict, activation: str) -> np.ndarray:
     """Predicted class indices, shape ``(N,)``."""
     return model_forward(X, params, activation)[0].argmax(axis=1)
 
@@ -329,7 +347,7 @@ def train_model(
     batch_size: int,
     epochs: int,
     rng: np.random.Generator,
-    activation: str = "relu",
+    activation: str,
     init: str = "normal",
 ):
     """Mini-batch gradient descent on the mean cross-entropy: the loop of the
@@ -341,8 +359,8 @@ def train_model(
     y : ndarray, shape (N,), int
     layer_sizes : sequence of int, ``[D, ..., C]``
     learning_rate, batch_size, epochs : the hyperparameters
-    rng : numpy.random.Generator
-        Draws the initial weights, then each epoch's shuffle.
+    rng : numpy.random.Generator, drawing the weights, then each epoch's shuffle
+    activation, init : as in :func:`model_forward` and :func:`initialize_parameters`
 
     Returns
     -------

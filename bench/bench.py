@@ -49,6 +49,7 @@ import numpy as np
 import mlp_core as mc
 from dlia_a2 import blas, training
 from dlia_a2 import data as md
+from dlia_a2.config import TrainConfig
 from dlia_a2.environment import environment
 from dlia_a2.files import write_between_markers
 from dlia_a2.search import epoch_flops  # the count the search budget uses too
@@ -89,7 +90,7 @@ AGREE_FRACTION = 0.01
 def core_epoch(X, y, sizes, params, seed):
     """One epoch of the project's training machinery (``training.train``,
     which the notebooks use, with its fused SGD step); (seconds, weights)."""
-    cfg = training.TrainConfig(layer_sizes=sizes, learning_rate=LR, batch_size=BATCH, epochs=1)
+    cfg = TrainConfig(layer_sizes=sizes, learning_rate=LR, batch_size=BATCH, epochs=1)
     t = time.perf_counter()
     p, _ = training.train(X, y, cfg, np.random.default_rng(seed), params=params)
     return time.perf_counter() - t, p
@@ -252,11 +253,11 @@ def peak_memory_child():
     PyTorch and JAX loaded, whenever it is the larger.
     """
     code = (
-        "import numpy as np\nfrom dlia_a2 import data as md, training\n"
+        "import numpy as np\nfrom dlia_a2 import data as md, training\nfrom dlia_a2.config import TrainConfig\n"
         "ds = md.load('mnist')\n"
         "X, y = md.to_float(ds.x_train), ds.y_train\n"
         "Xt, yt = md.to_float(ds.x_test), ds.y_test\n"
-        "cfg = training.TrainConfig(layer_sizes=(784, 800, 10), learning_rate=0.05, "
+        "cfg = TrainConfig(layer_sizes=(784, 800, 10), learning_rate=0.05, "
         "batch_size=64, epochs=1, eval_every=300)\n"
         "training.train(X, y, cfg, np.random.default_rng(0), eval_sets={'train': (X, y), "
         "'val': (X[:10000], y[:10000]), 'test': (Xt, yt)})\n"

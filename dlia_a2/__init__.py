@@ -2,6 +2,7 @@
 
 Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 
+- ``checks``: checks of settings that several modules share;
 - ``files``: atomic writes and checksums;
 - ``blas``: the weight update fused into its gradient's matrix product;
 - ``environment``: versions, BLAS, CPU and commit of a run;
@@ -14,8 +15,11 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``course``: the course's folders of PNG images;
 - ``data``: MNIST and Fashion-MNIST loaded and split for training; ``python -m dlia_a2.data``;
 - ``optimizers``: SGD (with the fused step of ``blas``), momentum and Adam;
-- ``training``: settings, history, evaluation and the resumable training loop
-  (with weight decay, dropout, a learning-rate schedule and early stopping);
+- ``config``: ``TrainConfig``, the checked settings of a training run;
+- ``history``: what a run records, and the state a checkpoint keeps;
+- ``divergence``: when a run is stopped as diverged, and the error that says so;
+- ``training``: data checks, evaluation and the resumable training loop
+  (with weight decay, dropout, a learning-rate schedule and keeping the best epoch);
 - ``checkpoint``: saving, loading and resuming training runs;
 - ``progress``: progress lines on a build's terminal, bars in Jupyter;
 - ``analysis``: the diagnostics behind the report's explanations;

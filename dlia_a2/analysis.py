@@ -9,6 +9,8 @@ import numpy as np
 
 import mlp_core as mc
 from dlia_a2 import training
+from dlia_a2.config import TrainConfig
+from dlia_a2.history import History
 
 # --- Exercise 2: why the test loss can sit below the training loss --------------
 
@@ -23,7 +25,7 @@ def nearest_centroid_accuracy(X_train: np.ndarray, y_train: np.ndarray, X: np.nd
     return float(np.mean(classes[distance.argmin(axis=1)] == y))
 
 
-def loss_order(history: training.History, a: str = "test", b: str = "train") -> dict:
+def loss_order(history: History, a: str = "test", b: str = "train") -> dict:
     """How the whole-set losses of ``a`` and ``b`` are ordered over a run.
 
     Returns
@@ -59,7 +61,7 @@ def first_epochs(
     y: np.ndarray,
     X_test: np.ndarray,
     y_test: np.ndarray,
-    config: training.TrainConfig,
+    config: TrainConfig,
     seed: int,
     epochs: int,
 ) -> dict:
@@ -105,7 +107,7 @@ def first_epochs(
     return {"batch_loss": np.array(batch_loss), "batch_accuracy": np.array(batch_accuracy), "epochs": rows}
 
 
-def same_trajectory(first: dict, history: training.History) -> bool:
+def same_trajectory(first: dict, history: History) -> bool:
     """Whether the mini-batch losses of :func:`first_epochs` are those the
     main run recorded at the same iterations (it must repeat that run)."""
     it = history["iteration"]
@@ -116,9 +118,7 @@ def same_trajectory(first: dict, history: training.History) -> bool:
 # --- every exercise: is a headline one lucky or unlucky step? ------------------
 
 
-def end_range(
-    history: training.History, epoch: int | None = None, epochs: int = 5, column: str = "test_accuracy"
-) -> dict:
+def end_range(history: History, epoch: int | None = None, epochs: int = 5, column: str = "test_accuracy") -> dict:
     """The range of ``column`` over the last ``epochs`` epochs of a run up to
     the end of ``epoch`` (default: the last), at every evaluation point
     recorded in them: a guard on a headline read at one step, which a last

@@ -25,10 +25,12 @@ import numpy as np
 
 import mlp_core as mc
 from dlia_a2 import blas, training
+from dlia_a2.config import TrainConfig
 from dlia_a2.environment import blas_info
 from dlia_a2.files import atomic_write, remove_stale_parts
+from dlia_a2.history import History, TrainState
 
-FORMAT = "dlia-a2-checkpoint-1"
+FORMAT = "dlia-a2-checkpoint-2"  # 2: the divergence watch's state, no mid-epoch checkpoints
 # the code whose arithmetic a resumed run must share with the run it continues:
 # the core and the whole package (as the Makefile's CODE), so that a module added
 # or split off is covered without being listed
@@ -39,9 +41,7 @@ class CheckpointError(RuntimeError):
     """A checkpoint file cannot be used; the message names it and says why."""
 
 
-def fingerprint(
-    X: np.ndarray, y: np.ndarray, config: training.TrainConfig, seed: int, eval_sets: dict | None = None
-) -> str:
+def fingerprint(X: np.ndarray, y: np.ndarray, config: TrainConfig, seed: int, eval_sets: dict | None = None) -> str:
     """What a checkpoint must match to be resumed.
 
     Everything that changes the bits of a run: the data, the settings, the
@@ -82,7 +82,7 @@ def fingerprint(
     return h.hexdigest()
 
 
-def _json_ready(state: training.TrainState, config: training.TrainConfig, fp: str) -> dict:
+def _json_ready(state: TrainState, config: TrainConfig, fp: str) -> dict:
     rng = dict(state.rng_state)
     rng["state"] = {k: str(v) for k, v in rng["state"].items()}  # 128-bit ints
     return {
@@ -90,8 +90,8 @@ def _json_ready(state: training.TrainState, config: training.TrainConfig, fp: st
         "fingerprint": fp,
         "config": config.to_dict(),
         "epoch": state.epoch,
-        "batch": state.batch,
         "iteration": state.iteration,
+        "divergence": state.divergence,
         "rng_state": rng,
         "history": state.history.to_dict(),
         "params": sorted(state.params),
@@ -99,7 +99,7 @@ def _json_ready(state: training.TrainState, config: training.TrainConfig, fp: st
     }
 
 
-def save(path: str | Path, state: training.TrainState, config: training.TrainConfig, fp: str = "") -> Path:
+def save(path: str | Path, state: TrainState, config: TrainConfig, fp: str = "") -> Path:
     """Write ``state`` to ``path`` (``.npz``) and ``path`` with ``.json``."""
     path = Path(path).with_suffix(".npz")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +114,7 @@ def save(path: str | Path, state: training.TrainState, config: training.TrainCon
     return path
 
 
-def load(path: str | Path) -> tuple[training.TrainState, dict]:
+def load(path: str | Path) -> tuple[TrainState, dict]:
     """Read a checkpoint; returns the state and its metadata."""
     path = Path(path).with_suffix(".npz")
     try:
@@ -130,19 +130,17 @@ def load(path: str | Path) -> tuple[training.TrainState, dict]:
         raise CheckpointError(f"{path} cannot be read ({e}); delete it to start the run afresh") from None
     rng = dict(meta["rng_state"])
     rng["state"] = {k: int(v) for k, v in rng["state"].items()}
-    state = training.TrainState(
-        params, opt, rng, meta["epoch"], meta["batch"], meta["iteration"], training.History.from_dict(meta["history"])
-    )
+    past = History.from_dict(meta["history"])
+    state = TrainState(params, opt, rng, meta["epoch"], meta["iteration"], past, meta["divergence"])
     return state, meta
 
 
 def train_resumable(
     X,
     y,
-    config: training.TrainConfig,
+    config: TrainConfig,
     seed: int,
     path: str | Path,
-    checkpoint_every: int = 0,
     eval_sets: dict | None = None,
     callback=None,
     progress: bool = False,
@@ -171,10 +169,7 @@ def train_resumable(
         else:
             if meta["fingerprint"] == fp:
                 resume = state
-                log(
-                    f"[checkpoint] resuming from {path} at iteration "
-                    f"{state.iteration} (epoch {state.epoch}, batch {state.batch})"
-                )
+                log(f"[checkpoint] resuming from {path} at iteration {state.iteration} (epoch {state.epoch})")
             else:
                 log(
                     f"[checkpoint] {path} belongs to another run (settings, seed, data or code differ); starting afresh"
@@ -195,7 +190,6 @@ def train_resumable(
             progress=progress,
             resume=resume,
             on_checkpoint=on_checkpoint,
-            checkpoint_every=checkpoint_every,
         )
     except KeyboardInterrupt:
         if path.exists():

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlia_a2 import checkpoint
+from dlia_a2.config import TrainConfig
 from dlia_a2.progress import bar as progress_bar
 from dlia_a2.progress import terminal_progress
-from dlia_a2.training import TrainConfig
 
 SCHEDULER_ENV = "DLIA_DASK_SCHEDULER"
 

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dlia_a2 import training
+from dlia_a2.config import TrainConfig
+from dlia_a2.divergence import TrainingDiverged
 from dlia_a2.jobs import run_jobs
 from dlia_a2.progress import terminal_note
-from dlia_a2.training import TrainConfig
 
 
 @dataclass
@@ -77,7 +78,7 @@ def _search_job(config, seed, X_train, y_train, X_val, y_val) -> SearchResult:
         _, history = training.train(
             X_train, y_train, config, np.random.default_rng(seed), eval_sets={"val": (X_val, y_val)}
         )
-    except training.TrainingDiverged as e:
+    except TrainingDiverged as e:
         r.diverged = str(e)
         history = e.history
     ends = history.epoch_ends() if len(history) else []

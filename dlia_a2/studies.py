@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dlia_a2 import training
+from dlia_a2.config import TrainConfig
+from dlia_a2.history import History
 from dlia_a2.jobs import Run, train_runs
 from dlia_a2.summaries import spread
-from dlia_a2.training import TrainConfig
 
 
 def optimizer_configs(chosen: TrainConfig, epochs: int) -> dict:
@@ -34,7 +34,7 @@ def optimizer_configs(chosen: TrainConfig, epochs: int) -> dict:
 NO_REGULARISATION = "none"
 
 
-def epoch_curves(history: training.History) -> dict:
+def epoch_curves(history: History) -> dict:
     """The whole-set columns of a history at its epoch ends, as plain lists:
     ``epoch`` and ``<set>_loss``, ``<set>_accuracy`` for every set."""
     ends = history.epoch_ends()
@@ -99,7 +99,6 @@ def regularisation_study(
     checkpoint_dir,
     seeds=(0,),
     monitor: str = "val_accuracy",
-    patience: int = 0,
     train_curve: bool = False,
     workers: int = 1,
     scheduler=None,
@@ -113,9 +112,8 @@ def regularisation_study(
        {"weight_decay": 5e-4}}``) are trained on ``X_fit`` with seed
        ``seeds[0]``. Every run keeps the weights of its epoch with the best
        ``monitor``, ``"val_accuracy"`` or ``"val_loss"`` (early stopping,
-       ``keep_best``), and stops after ``patience`` epochs without a better
-       one (0: it runs all ``base.epochs``, so the curves show what follows,
-       and the epoch the other score would have chosen is known too).
+       ``keep_best``); it runs all ``base.epochs``, so the curves show what
+       follows, and the epoch the other score would have chosen is known too.
     2. The setting (or ``"none"``) with the highest validation accuracy at its
        chosen epoch is chosen (ties: the lower validation loss there, then
        the first); it is trained again with each of the other ``seeds``.
@@ -157,9 +155,9 @@ def regularisation_study(
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
     names = [NO_REGULARISATION, *settings]
-    configs = {NO_REGULARISATION: base.replace(keep_best=monitor, patience=patience)}
+    configs = {NO_REGULARISATION: base.replace(keep_best=monitor)}
     for name, changes in settings.items():
-        configs[name] = base.replace(**changes, keep_best=monitor, patience=patience)
+        configs[name] = base.replace(**changes, keep_best=monitor)
     data = {"fit": (X_fit, y_fit), "val": (X_val, y_val), "test": (X_test, y_test)}
     sets = {"train": "fit", "val": "val", "test": "test"} if train_curve else {"val": "val", "test": "test"}
     folder = Path(checkpoint_dir)
@@ -168,7 +166,7 @@ def regularisation_study(
         file_name = "".join(c if c.isalnum() else "-" for c in name)
         return Run(configs[name], seed, folder / file_name, "fit", sets, f"{label}, {name}, seed {seed}")
 
-    def chosen_epoch(history: training.History, score: str = monitor) -> int:
+    def chosen_epoch(history: History, score: str = monitor) -> int:
         return int(history["epoch"][history.best(score)])
 
     first = train_runs({n: run(n, seeds[0]) for n in names}, data, workers, scheduler)

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlia_a2 import analysis, training
+from dlia_a2 import analysis
+from dlia_a2.history import History
 
 
-def at_epoch(history: training.History, epoch: int, names=("train", "test")) -> dict:
+def at_epoch(history: History, epoch: int, names=("train", "test")) -> dict:
     """The whole-set losses and accuracies recorded at the end of ``epoch``."""
     i = history.epoch_ends()[epoch - 1]
     return {f"{s}_{m}": float(history[f"{s}_{m}"][i]) for s in names for m in ("loss", "accuracy")}
 
 
-def long_run_summary(history: training.History, short_epochs: int, guard_epochs: int = 5) -> dict:
+def long_run_summary(history: History, short_epochs: int, guard_epochs: int = 5) -> dict:
     """What a long run shows: the results after ``short_epochs`` and at the
     end (the weights of that step: the last iterate), the first epoch with
     every training image right (None if never), and the epoch of the lowest

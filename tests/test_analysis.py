@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from dlia_a2 import analysis, training
-from dlia_a2.training import TrainConfig
+from dlia_a2.config import TrainConfig
+from dlia_a2.history import History
 
 
 def history_with(test_losses, train_losses):
-    h = training.History(("train", "test"), 1)
+    h = History(("train", "test"), 1)
     for i, (te, tr) in enumerate(zip(test_losses, train_losses), start=1):
         h.append(iteration=i, epoch=float(i), batch_loss=0.0, batch_accuracy=0.0, train_loss=tr,
                  train_accuracy=0.0, test_loss=te, test_accuracy=0.0)  # fmt: skip
@@ -32,7 +33,7 @@ def test_loss_order_names_the_pattern(test, train, pattern, share, cross):
 def history_of_accuracies(per_epoch, points_per_epoch=1):
     """A run with ``points_per_epoch`` evaluations an epoch (the last at its
     end), each with the test accuracy given, epoch by epoch."""
-    h = training.History(("test",), points_per_epoch)
+    h = History(("test",), points_per_epoch)
     for e, accuracies in enumerate(per_epoch):
         for k, a in enumerate(np.atleast_1d(accuracies), start=1):
             h.append(iteration=e * points_per_epoch + k, epoch=e + k / points_per_epoch, batch_loss=0.0,

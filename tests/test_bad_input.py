@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import mlp_core as mc
 import report_run
 from dlia_a2 import cache, catalog, idx, parameter_file, sources, training
+from dlia_a2.config import TrainConfig
 from dlia_a2.parameters import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,13 +152,83 @@ def test_unknown_dataset_for_a_report_is_refused(tmp_path):
         )
 
 
-def test_checkpoint_interval_must_be_a_whole_number():
-    X = np.zeros((4, 3), np.float32)
-    y = np.array([0, 1, 0, 1])
-    with pytest.raises(ValueError, match="checkpoint_every"):
-        training.train(
-            X, y, training.TrainConfig(layer_sizes=(3, 2), batch_size=2), np.random.default_rng(0), checkpoint_every=-1
-        )
+# --- mistakes at the API (issue 21) ---------------------------------------------
+
+
+def small_run(params=None, **over):
+    r = np.random.default_rng(0)
+    X, y = r.random((40, 6), dtype=np.float32), r.integers(0, 3, 40)
+    cfg = TrainConfig(**{"layer_sizes": (6, 5, 3), "init": "he", "batch_size": 8, "epochs": 2, **over})
+    return training.train(X, y, cfg, np.random.default_rng(1), params=params)
+
+
+def test_fortran_ordered_starting_weights_train_as_c_ordered_ones():
+    """The fused step gave a BLAS message for column-major weights; they are
+    copied in row order like any other given weights."""
+    start = mc.initialize_parameters((6, 5, 3), np.random.default_rng(3), "he")
+    fortran = {k: np.asfortranarray(v) for k, v in start.items()}
+    assert not fortran["W1"].flags.c_contiguous
+    by_rows, _ = small_run(start)
+    by_columns, _ = small_run(fortran)
+    assert all(by_rows[k].tobytes() == by_columns[k].tobytes() for k in start)
+    assert not fortran["W1"].flags.c_contiguous  # the caller's arrays are left as they were
+
+
+def test_nan_in_starting_weights_is_refused_before_training():
+    start = mc.initialize_parameters((6, 5, 3), np.random.default_rng(3), "he")
+    start["W2"][1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"starting weights \['W2'\] hold NaN or infinite values"):
+        small_run(start)
+
+
+@pytest.mark.parametrize("init", mc.INITIALIZATIONS)
+def test_layer_of_size_zero_is_refused_by_the_core(init):
+    with pytest.raises(ValueError, match=r"at least one unit; got layer sizes \[4, 0, 3\]"):
+        mc.initialize_parameters([4, 0, 3], np.random.default_rng(0), init)
+
+
+def test_empty_batch_is_refused_by_the_loss_and_by_evaluate():
+    params = mc.initialize_parameters((6, 3), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="the batch is empty"):
+        mc.softmax_cross_entropy(np.zeros((0, 3), np.float32), np.zeros(0, np.intp))
+    with pytest.raises(ValueError, match="is empty"):
+        training.evaluate(np.zeros((0, 6), np.float32), np.zeros(0, np.intp), params, "relu")
+
+
+def test_one_hot_labels_in_evaluate_are_refused_with_the_fix():
+    params = mc.initialize_parameters((6, 3), np.random.default_rng(0))
+    X, y = np.random.default_rng(1).random((5, 6), dtype=np.float32), np.array([0, 1, 2, 1, 0])
+    with pytest.raises(ValueError, match=r"y.argmax\(axis=1\)"):
+        training.evaluate(X, np.eye(3)[y], params, "relu")
+
+
+def test_one_image_or_the_wrong_feature_count_is_refused_with_the_shape_wanted():
+    params = mc.initialize_parameters((6, 4, 3), np.random.default_rng(0))
+    image = np.random.default_rng(1).random(6, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"shape \(N, 6\) for this network, got \(6,\); one image: X.reshape\(1, -1\)"):
+        mc.predict(image, params, "relu")
+    assert mc.predict(image.reshape(1, -1), params, "relu").shape == (1,)
+    with pytest.raises(ValueError, match=r"shape \(N, 6\) for this network, got \(2, 5\)"):
+        mc.predict_proba(np.zeros((2, 5), np.float32), params, "relu")
+
+
+def test_the_activation_must_be_named_wherever_a_network_is_evaluated():
+    """A sigmoid network evaluated without saying so was silently a ReLU one."""
+    params = mc.initialize_parameters((6, 4, 3), np.random.default_rng(0))
+    X, y = np.ones((2, 6), np.float32), np.array([0, 1])
+    for call in (
+        lambda: mc.predict(X, params),
+        lambda: mc.predict_proba(X, params),
+        lambda: mc.model_forward(X, params),
+        lambda: training.evaluate(X, y, params),
+    ):
+        with pytest.raises(TypeError, match="activation"):
+            call()
+
+
+def test_dropout_refuses_integer_input_instead_of_skipping_the_scaling():
+    with pytest.raises(TypeError, match="floating-point input.*int64"):
+        mc.dropout_forward(np.ones((3, 4), np.int64), 0.5, np.random.default_rng(0))
 
 
 # --- properties -----------------------------------------------------------------

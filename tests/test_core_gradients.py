@@ -10,17 +10,23 @@ TOL = 1e-6
 
 
 def test_linear_layer_gradients_match_numerical(rng):
-    """The linear layer's gradients as the backward pass takes them: dW and
-    db in model_backward, dA_prev = dZ @ W in backward_layers (seen through
-    the second layer's walk down to the first)."""
+    """linear_backward against finite differences of linear_forward, and the
+    same gradients as the backward pass takes them: dW and db in
+    model_backward, dA_prev = dZ @ W in backward_layers (seen through the
+    second layer's walk down to the first)."""
     A = rng.standard_normal((5, 7))
     params = {"W1": rng.standard_normal((4, 7)), "b1": rng.standard_normal(4)}
     dZ = rng.standard_normal((5, 4))
-    f = lambda: float(np.sum(mc.model_forward(A, params)[0] * dZ))
-    _, caches = mc.model_forward(A, params)
+    f = lambda: float(np.sum(mc.linear_forward(A, params["W1"], params["b1"])[0] * dZ))
+    dA, dW, db = mc.linear_backward(dZ, mc.linear_forward(A, params["W1"], params["b1"])[1])
+    assert rel_error(dA, numerical_gradient(f, A)) < TOL
+    assert rel_error(dW, numerical_gradient(f, params["W1"])) < TOL
+    assert rel_error(db, numerical_gradient(f, params["b1"])) < TOL
+    none, dW_again, db_again = mc.linear_backward(dZ, (A, params["W1"]), need_dA_prev=False)
+    assert none is None and np.array_equal(dW_again, dW) and np.array_equal(db_again, db)
+    _, caches = mc.model_forward(A, params, "relu")
     grads = mc.model_backward(dZ, caches)
-    assert rel_error(grads["dW1"], numerical_gradient(f, params["W1"])) < TOL
-    assert rel_error(grads["db1"], numerical_gradient(f, params["b1"])) < TOL
+    assert np.array_equal(grads["dW1"], dW) and np.array_equal(grads["db1"], db)
     params2 = {**params, "W2": rng.standard_normal((3, 4)), "b2": rng.standard_normal(3)}
     dZ2 = rng.standard_normal((5, 3))
     _, caches = mc.model_forward(A, params2, "sigmoid")
@@ -39,10 +45,10 @@ def test_backward_layers_lets_the_caller_update_each_layer_at_once(rng):
     sizes = (6, 5, 4, 3)
     params = mc.initialize_parameters(sizes, rng, "he", np.float64)
     X, y = rng.standard_normal((8, 6)), rng.integers(0, 3, 8)
-    scores, caches = mc.model_forward(X, params)
+    scores, caches = mc.model_forward(X, params, "relu")
     dscores = mc.softmax_cross_entropy(scores, y)[1]
     untouched = [dZ.copy() for _, dZ, _ in mc.backward_layers(dscores, caches)]
-    scores, caches = mc.model_forward(X, params)
+    scores, caches = mc.model_forward(X, params, "relu")
     changed = []
     for l, dZ, _ in mc.backward_layers(dscores, caches):
         changed.append(dZ.copy())
@@ -97,7 +103,7 @@ def test_gradients_stay_float32(rng):
     X = rng.random((4, 12), dtype=np.float32)
     y = rng.integers(0, 10, 4)
     params = mc.initialize_parameters([12, 8, 10], rng)
-    scores, caches = mc.model_forward(X, params)
+    scores, caches = mc.model_forward(X, params, "relu")
     assert scores.dtype == np.float32
     for labels in (y, np.eye(10)[y]):  # indices, float64 one-hot
         _, dscores = mc.softmax_cross_entropy(scores, labels)

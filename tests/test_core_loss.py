@@ -50,7 +50,7 @@ def test_initial_loss_near_log_num_classes(rng):
     X = rng.random((500, 784), dtype=np.float32)
     y = rng.integers(0, 10, 500)
     params = mc.initialize_parameters([784, 100, 10], rng)  # N(0, 0.01^2)
-    loss = mc.compute_loss(mc.model_forward(X, params)[0], y)
+    loss = mc.compute_loss(mc.model_forward(X, params, "relu")[0], y)
     assert abs(loss - math.log(10)) < 0.02
 
 
@@ -73,8 +73,8 @@ def test_forward_without_dropout_draws_nothing(rng):
     params = mc.initialize_parameters([6, 4, 3], rng)
     g = np.random.default_rng(0)
     before = g.bit_generator.state
-    plain = mc.model_forward(X, params)[0]
-    assert np.array_equal(mc.model_forward(X, params, dropout=0.0, rng=g)[0], plain)
+    plain = mc.model_forward(X, params, "relu")[0]
+    assert np.array_equal(mc.model_forward(X, params, "relu", dropout=0.0, rng=g)[0], plain)
     assert g.bit_generator.state == before
     with pytest.raises(ValueError, match="dropout needs an rng"):
-        mc.model_forward(X, params, dropout=0.5)
+        mc.model_forward(X, params, "relu", dropout=0.5)

@@ -19,15 +19,15 @@ def blobs(rng, n=300, d=20, c=4, dtype=np.float32):
 def test_train_model_overfits_tiny_subset(rng):
     X = rng.random((60, 32), dtype=np.float32)
     y = rng.integers(0, 10, 60)  # random labels: only memorising works
-    params, losses = mc.train_model(X, y, [32, 128, 10], 0.5, 10, 300, rng, init="he")
-    assert np.array_equal(mc.predict(X, params), y)
+    params, losses = mc.train_model(X, y, [32, 128, 10], 0.5, 10, 300, rng, "relu", "he")
+    assert np.array_equal(mc.predict(X, params, "relu"), y)
     assert losses[-1] < 0.05 * losses[0]
 
 
 def test_train_model_same_seed_same_bits():
     X, y = blobs(np.random.default_rng(0))
-    p1, l1 = mc.train_model(X, y, [20, 16, 4], 0.1, 32, 2, np.random.default_rng(7))
-    p2, l2 = mc.train_model(X, y, [20, 16, 4], 0.1, 32, 2, np.random.default_rng(7))
+    p1, l1 = mc.train_model(X, y, [20, 16, 4], 0.1, 32, 2, np.random.default_rng(7), "relu")
+    p2, l2 = mc.train_model(X, y, [20, 16, 4], 0.1, 32, 2, np.random.default_rng(7), "relu")
     assert all(p1[k].tobytes() == p2[k].tobytes() for k in p1) and l1 == l2
     assert len(l1) == 2 * math.ceil(300 / 32)
 
@@ -68,6 +68,6 @@ def test_update_parameters_is_plain_gradient_descent():
 def test_predict_proba_rows_are_distributions_and_agree_with_predict(rng):
     X = rng.standard_normal((7, 5))
     params = mc.initialize_parameters([5, 4, 3], rng, init="he", dtype=np.float64)
-    P = mc.predict_proba(X, params)
+    P = mc.predict_proba(X, params, "relu")
     assert np.allclose(P.sum(axis=1), 1) and (P > 0).all()
-    assert np.array_equal(P.argmax(axis=1), mc.predict(X, params))
+    assert np.array_equal(P.argmax(axis=1), mc.predict(X, params, "relu"))

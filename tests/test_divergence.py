@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from dlia_a2 import data, training
+from dlia_a2 import checkpoint, data, training
+from dlia_a2.config import TrainConfig
+from dlia_a2.divergence import DivergenceWatch, TrainingDiverged
 from dlia_a2.jobs import Run, train_runs
 from dlia_a2.search import grid, search
-from dlia_a2.training import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def run(X, y, epochs=1, **settings):
 @pytest.mark.data
 def test_runaway_on_mnist_is_stopped_with_its_history(mnist_split, settings, sign):
     (X, y), _ = mnist_split
-    with pytest.raises(training.TrainingDiverged, match=sign) as e:
+    with pytest.raises(TrainingDiverged, match=sign) as e:
         run(X, y, batch_size=64, eval_every=1, **settings)
     h = e.value.history
     assert len(h) >= 1 and np.isfinite(h["batch_loss"]).all()  # finite all along, and kept
@@ -97,6 +98,58 @@ def test_divergence_in_a_worker_process_reaches_the_caller(tmp_path):
         )
         for lr in (0.05, 1e6)
     }
-    with pytest.raises(training.TrainingDiverged, match="learning_rate=1e\\+06") as e:
+    with pytest.raises(TrainingDiverged, match="learning_rate=1e\\+06") as e:
         train_runs(runs, {"train": (X, y)}, workers=2)
     assert len(e.value.history) >= 1 and set(e.value.params) == {"W1", "b1", "W2", "b2"}
+
+
+@pytest.mark.data
+def test_diverging_run_resumed_from_every_checkpoint_stops_where_it_would(mnist, tmp_path):
+    """The divergence watch's levels (starting level, running mean, peak and
+    what it counted since) travel in the checkpoint: a run stopped after any
+    epoch and resumed from its checkpoint file raises the same
+    TrainingDiverged at the same iteration. With a fresh watch on resume,
+    the run below finished silently from the first checkpoint and stopped
+    elsewhere from the second."""
+    X, y = data.to_float(mnist.x_train[:640]), mnist.y_train[:640].astype(np.intp)
+    cfg = TrainConfig(layer_sizes=(784, 100, 10), init="he", learning_rate=1.3, batch_size=32, epochs=8)
+    paths = []
+
+    def save(state):
+        paths.append(checkpoint.save(tmp_path / f"epoch{state.epoch}", state, cfg))
+
+    with threadpool_limits(1), pytest.raises(TrainingDiverged) as whole:
+        training.train(X, y, cfg, np.random.default_rng(2), on_checkpoint=save)
+    assert "at iteration 60 (epoch 3)" in str(whole.value), "the set-up must diverge after two checkpoints"
+    assert len(paths) == 2
+    for path in paths:
+        state, _ = checkpoint.load(path)
+        with threadpool_limits(1), pytest.raises(TrainingDiverged) as resumed:
+            training.train(X, y, cfg, np.random.default_rng(99), resume=state)
+        assert str(resumed.value) == str(whole.value), path.name
+        assert resumed.value.history.to_dict() == whole.value.history.to_dict()
+        assert all(resumed.value.params[k].tobytes() == whole.value.params[k].tobytes() for k in state.params)
+
+
+def test_divergence_watch_carries_on_from_its_state():
+    """A spike on the last mini-batch of epoch 1, then a network stuck at
+    chance: the watch stops the run at the end of epoch 2. Rebuilt from its
+    state after epoch 1 it does the same; rebuilt fresh it never would."""
+    labels = np.arange(8) % 4
+    right, wrong = np.eye(4)[labels], np.eye(4)[(labels + 1) % 4]
+    epoch1 = [(1.4, right), (1.4, right), (1.4, right), (3.0, wrong)]  # 3.0 > 2 x ln(4)
+    epoch2 = [(1.4, wrong)] * 4
+
+    def feed(watch, batches):
+        return [watch.check(loss, scores, labels, b == 4) for b, (loss, scores) in enumerate(batches, start=1)]
+
+    whole = DivergenceWatch(labels, 4, 4)
+    assert not any(feed(whole, epoch1))
+    state = whole.state()
+    assert set(state) == set(DivergenceWatch.STATE) and state["peak"] == 3.0
+    stopped = feed(whole, epoch2)[-1]
+    assert "has not recovered" in stopped
+    assert feed(DivergenceWatch(labels, 4, 4, state=state), epoch2)[-1] == stopped
+    assert not any(feed(DivergenceWatch(labels, 4, 4), epoch2))
+    with pytest.raises(ValueError, match="needs"):
+        DivergenceWatch(labels, 4, 4, state={"start": 1.0})

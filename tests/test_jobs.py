@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from dlia_a2 import checkpoint, jobs
+from dlia_a2.config import TrainConfig
 from dlia_a2.jobs import Run, run_jobs, train_runs
 from dlia_a2.search import grid, search
-from dlia_a2.training import TrainConfig
 
 
 def square(x):

@@ -8,6 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # lowest first, as dlia_a2/__init__.py lists them; a module may import only
 # mlp_core and the modules before it
 ORDER = [
+    "checks",
     "files",
     "blas",
     "environment",
@@ -20,6 +21,9 @@ ORDER = [
     "course",
     "data",
     "optimizers",
+    "config",
+    "history",
+    "divergence",
     "training",
     "checkpoint",
     "progress",

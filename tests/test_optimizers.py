@@ -8,6 +8,7 @@ import pytest
 
 import mlp_core as mc
 from dlia_a2 import blas, training
+from dlia_a2.config import TrainConfig
 from dlia_a2.optimizers import make_optimizer
 
 
@@ -111,7 +112,7 @@ def test_unfused_sgd_backward_step_is_update_parameters_bit_for_bit():
     rng = np.random.default_rng(3)
     params = mc.initialize_parameters((12, 9, 4), rng, "he")
     X, y = rng.standard_normal((16, 12)).astype(np.float32), rng.integers(0, 4, 16)
-    scores, caches = mc.model_forward(X, params)
+    scores, caches = mc.model_forward(X, params, "relu")
     dscores = mc.softmax_cross_entropy(scores, y)[1]
     expected = mc.update_parameters({k: v.copy() for k, v in params.items()}, mc.model_backward(dscores, caches), 0.5)
     make_optimizer("sgd", 0.5, fused=False).backward_step(params, dscores, caches)
@@ -186,7 +187,7 @@ def test_tiny_weight_decay_is_not_a_run_without_it():
     X = np.random.default_rng(0).standard_normal((200, 12)).astype(np.float32)
     y = np.arange(200) % 3
     runs = {
-        wd: training.train(X, y, training.TrainConfig(layer_sizes=(12, 8, 3), learning_rate=0.01, epochs=2,
+        wd: training.train(X, y, TrainConfig(layer_sizes=(12, 8, 3), learning_rate=0.01, epochs=2,
                                                       weight_decay=wd), np.random.default_rng(1))[0]
         for wd in (0.0, 1e-6)
     }  # fmt: skip
@@ -198,7 +199,7 @@ def test_fused_decay_resumes_bit_for_bit():
     checkpoints."""
     X = np.random.default_rng(0).standard_normal((200, 12)).astype(np.float32)
     y = np.arange(200) % 3
-    cfg = training.TrainConfig(layer_sizes=(12, 8, 3), learning_rate=0.1, epochs=3, weight_decay=3e-7)
+    cfg = TrainConfig(layer_sizes=(12, 8, 3), learning_rate=0.1, epochs=3, weight_decay=3e-7)
     saved = []
     full, _ = training.train(
         X, y, cfg, np.random.default_rng(1), on_checkpoint=lambda s: saved.append(copy.deepcopy(s))
@@ -218,10 +219,10 @@ def test_fused_decay_resumes_bit_for_bit():
 )
 def test_weight_decay_no_weight_can_apply_is_refused(lr, wd, match):
     with pytest.raises(ValueError, match=match):
-        training.TrainConfig(layer_sizes=(4, 2), learning_rate=lr, weight_decay=wd)
+        TrainConfig(layer_sizes=(4, 2), learning_rate=lr, weight_decay=wd)
     with pytest.raises(ValueError, match=match):
         make_optimizer("sgd", lr, weight_decay=wd)
-    training.TrainConfig(layer_sizes=(4, 2), learning_rate=1.0, weight_decay=SMALLEST)  # the smallest allowed
+    TrainConfig(layer_sizes=(4, 2), learning_rate=1.0, weight_decay=SMALLEST)  # the smallest allowed
 
 
 # --- momentum under a changing learning rate -------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dlia_a2 import plots
-from dlia_a2.training import History
+from dlia_a2.history import History
 
 FASHION = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 DIGITS = [str(k) for k in range(10)]

@@ -7,7 +7,7 @@ import pytest
 
 from dlia_a2 import search as sr
 from dlia_a2 import verdicts
-from dlia_a2.training import TrainConfig
+from dlia_a2.config import TrainConfig
 
 
 def test_grid_builds_every_combination():

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from dlia_a2 import summaries, training
-from dlia_a2.training import TrainConfig
+from dlia_a2 import summaries
+from dlia_a2.config import TrainConfig
+from dlia_a2.history import History
 
 
 def test_optimizer_table_has_unique_headers_with_one_epoch():
@@ -17,7 +18,7 @@ def test_optimizer_table_has_unique_headers_with_one_epoch():
 
 
 def test_long_run_summary_finds_overfitting_and_first_perfect_epoch():
-    h = training.History(("train", "test"), 10)
+    h = History(("train", "test"), 10)
     test_losses = [0.5, 0.3, 0.2, 0.25, 0.3]
     train_acc = [0.9, 0.99, 1.0, 1.0, 1.0]
     for e, (tl, ta) in enumerate(zip(test_losses, train_acc), start=1):
@@ -35,7 +36,7 @@ def test_long_run_summary_finds_overfitting_and_first_perfect_epoch():
 
 def test_seed_summary_reads_each_run_at_the_epoch_and_guards_it():
     def run(accuracies):
-        h = training.History(("test",), 1)
+        h = History(("test",), 1)
         for e, a in enumerate(accuracies, start=1):
             h.append(iteration=e, epoch=float(e), batch_loss=0.0, batch_accuracy=0.0, test_loss=0.0, test_accuracy=a)
         return h

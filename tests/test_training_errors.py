@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dlia_a2 import training
-from dlia_a2.training import TrainConfig
+from dlia_a2.config import TrainConfig
 
 
 def good(n=20, d=6, c=3):
@@ -58,7 +58,7 @@ def test_train_rejects_bad_data(X_of, y_of, error, match):
         (dict(layer_sizes=(6,)), ValueError, "at least an input and an output"),
         (dict(layer_sizes=(6, 0, 3)), ValueError, "at least 1"),
         (dict(layer_sizes=(6, 1)), ValueError, "at least 2 classes"),
-        (dict(layer_sizes=(6, 2.5, 3)), TypeError, "whole numbers"),
+        (dict(layer_sizes=(6, 2.5, 3)), TypeError, r"layer size.*\[6, 2.5, 3\] must be a whole number"),
         (dict(activation="tanh"), ValueError, "unknown activation 'tanh'; choose one of 'relu', 'sigmoid'"),
         (dict(optimizer="rmsprop"), ValueError, "unknown optimizer"),
         (dict(init="zeros"), ValueError, "unknown init"),

@@ -1,0 +1,39 @@
+"""Checks of settings that several modules share, each with a message that
+names the setting, the value and what to give instead."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def whole_number(name: str, value, at_least: int | None = None) -> int:
+    """``value`` as an ``int``, or a clear error.
+
+    Parameters
+    ----------
+    name : str
+        The setting's name, for the message.
+    value : object
+        A Python or NumPy integer; a bool, a float (even ``2000.0``) or
+        anything else is refused.
+    at_least : int, optional
+        The smallest value allowed.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        When ``value`` is not a whole number.
+    ValueError
+        When it is below ``at_least``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{name} must be a whole number, got {value!r} ({type(value).__name__}); write it without a decimal point"
+        )
+    if at_least is not None and value < at_least:
+        raise ValueError(f"{name} must be {'zero or more' if at_least == 0 else f'at least {at_least}'}, got {value}")
+    return int(value)
