@@ -36,7 +36,9 @@ def _is_number(checker, value) -> bool:
 
 def _increasing(validator, increasing, instance, schema):
     """The keyword ``increasing``: each item larger than the one before."""
-    if increasing and validator.is_type(instance, "array"):
+    # items of the wrong type are the "items" keyword's to report: compared
+    # here, [0, "yes"] raised a TypeError instead of a ParameterError
+    if increasing and validator.is_type(instance, "array") and all(validator.is_type(x, "number") for x in instance):
         if any(not a < b for a, b in zip(instance, instance[1:])):
             yield ValidationError(f"{instance!r} is not in increasing order")
 

@@ -633,3 +633,12 @@ def test_check_in_a_real_kernel_names_the_parameter(tmp_path):
         )
     assert e.value.ename == "ParameterError"
     assert e.value.evalue == "2_one_layer: epochs = 0 is not allowed; epochs must be a whole number, 1 or more"
+
+
+def test_a_list_of_mixed_types_is_refused_not_crashed(tmp_path):
+    """Hypothesis found it: `[0, yes]` (YAML 1.2 reads `yes` as a string) made
+    the increasing-order check compare 0 with "yes" and raise a TypeError."""
+    f = tmp_path / "mixed.yaml"
+    f.write_text("search_learning_rates: [0.1, yes]\n")
+    with pytest.raises(ParameterError, match="search_learning_rates"):
+        report_run.checked_parameters(NOTEBOOKS["3_multilayer"], f, "mnist", "build/x")
