@@ -99,14 +99,14 @@ def built_commit(env: dict, root: Path = ROOT) -> str:
     commit = recorded.split(" ")[0]
     if commit in ("", "unknown"):
         raise HandinError("the build recorded no git commit: build the report in a git checkout ('make report')")
-    if "uncommitted" in recorded:
-        changed = [p for p in env.get("git_changes", []) if is_build_input(p)]
-        if "git_changes" not in env or changed:
-            which = ", ".join(changed[:5]) if changed else "files it did not list"
-            raise HandinError(
-                f"the report was built from a working tree with uncommitted changes to {which}: "
-                f"commit them, then 'make report' and 'make handin' again"
-            )
+    # untracked inputs count too: a new module the build imported is not in the commit
+    changed = [p for p in env.get("git_changes", []) if is_build_input(p)]
+    if changed or ("uncommitted" in recorded and "git_changes" not in env):
+        which = ", ".join(changed[:5]) if changed else "files it did not list"
+        raise HandinError(
+            f"the report was built from a working tree with uncommitted changes to {which}: "
+            f"commit them, then 'make report' and 'make handin' again"
+        )
     if _git(root, "cat-file", "-t", commit, check=False) != "commit":
         raise HandinError(f"the report was built from commit {commit[:10]}, which this repository does not have")
     head = _git(root, "rev-parse", "HEAD")
@@ -309,6 +309,13 @@ def _cells(nb: dict) -> list[tuple[str, str]]:
 def unpack_source(folder: Path, manifest: dict) -> Path:
     """Unpack the bundle's ``source.tar`` into ``folder/source`` and check that
     it is the manifest's commit (``git archive`` records it in the tar)."""
+    try:
+        return _unpack_source(folder, manifest)
+    except (tarfile.TarError, OSError) as e:
+        raise HandinError(f"{SOURCE} cannot be unpacked: {e}") from None
+
+
+def _unpack_source(folder: Path, manifest: dict) -> Path:
     with tarfile.open(folder / SOURCE) as tar:
         recorded = tar.pax_headers.get("comment", "")
         if recorded != manifest["commit"]:
@@ -657,6 +664,15 @@ def verify(bundle: Path, venv: Path = ROOT / ".venv", workdir: Path | None = Non
             say(
                 f"[verify]    the rebuild ran OpenBLAS {ran_kernel} with {ran_threads} threads, the bundle "
                 f"{recorded_kernel} with {recorded_threads}: the bits may differ, so 'consistent' at best"
+            )
+        versions = lambda e: {"python": e.get("python"), **e.get("packages", {})}
+        moved = {k: v for k, v in versions(ran).items() if versions(environment).get(k) != v}
+        if moved:
+            pinned = False
+            say(
+                "[verify]    this environment's versions are not the bundle's ("
+                + ", ".join(f"{k} {versions(environment).get(k)} -> {v}" for k, v in moved.items())
+                + "): 'consistent' at best; 'make venv' from the bundle's requirements.txt gives the recorded ones"
             )
         bundle_metrics = json.loads((folder / "metrics.json").read_text())
         rebuilt_metrics = json.loads((rebuilt / "metrics.json").read_text())
