@@ -64,6 +64,8 @@ BUILD_INPUTS = (
     "pyproject.toml",
     "Makefile",
 )
+# ... except this script: the build never runs it
+NOT_BUILD_INPUTS = ("report/handin.py",)
 
 
 class HandinError(Exception):
@@ -75,7 +77,7 @@ class HandinError(Exception):
 
 def is_build_input(path: str) -> bool:
     """Whether ``path`` (relative to the repository) is something the build reads."""
-    return any(path == p or path.startswith(p + "/") for p in BUILD_INPUTS)
+    return path not in NOT_BUILD_INPUTS and any(path == p or path.startswith(p + "/") for p in BUILD_INPUTS)
 
 
 def _git(root: Path, *args: str, check: bool = True) -> str:
@@ -139,7 +141,7 @@ def stale_outputs(build: Path, config: str, root: Path = ROOT) -> list[str]:
     rules["report.html"] = [
         *(build / f"{nb}.ipynb" for nb in NOTEBOOKS),
         *sorted(p for p in (root / "report" / "template").rglob("*") if p.is_file()),
-        *sorted((root / "report").glob("*.py")),
+        *sorted(p for p in (root / "report").glob("*.py") if f"report/{p.name}" not in NOT_BUILD_INPUTS),
         *code,
     ]
     rules["report.pdf"] = [build / "report.html"]
@@ -584,6 +586,7 @@ def rebuild(folder: Path, source: Path, manifest: dict, environment: dict, venv:
     the bundle's own Makefile, into ``folder/rebuilt``; returns that folder and
     the notes of :func:`rebuild_environment`."""
     env, notes = rebuild_environment(environment, source)
+    venv = venv.absolute()  # the rebuild runs in the bundle's folder
     python = venv / "bin" / "python"
     if not python.exists():
         raise HandinError(f"no Python in {venv}: run 'make venv' first (the rebuild uses this checkout's environment)")
@@ -609,7 +612,7 @@ def rebuild(folder: Path, source: Path, manifest: dict, environment: dict, venv:
         f"DATASET={manifest['dataset']}",
         f"CONFIG={manifest['configuration']}",
         f"OUT={out}",
-        f"VENV={venv.resolve()}",
+        f"VENV={venv}",
     ]
     r = subprocess.run(cmd, env=env)
     if r.returncode != 0:

@@ -93,6 +93,13 @@ def commit_all(r, message):
     return git(r, "rev-parse", "HEAD")
 
 
+def test_build_inputs_are_what_the_build_reads():
+    for path in ("mlp_core.py", "dlia_a2/data.py", "notebooks/2_one_layer.ipynb", "report/config/small/x.yaml"):
+        assert handin.is_build_input(path), path
+    for path in ("README.md", "tests/test_handin.py", "bench/bench.py", "report/handin.py", "dlia_a2x"):
+        assert not handin.is_build_input(path), path
+
+
 def test_git_changes_lists_changed_and_untracked_paths(repo):
     assert environment.git_changes(repo) == {}
     (repo / "dlia_a2" / "files.py").write_text("x = 2\n")
@@ -141,6 +148,7 @@ def test_a_report_older_than_its_sources_is_stale(tmp_path):
         (root / d).mkdir(parents=True)
     build.mkdir()
     sources = [root / "mlp_core.py", root / "dlia_a2" / "files.py", root / "report" / "report_build.py"]
+    sources += [root / "report" / "handin.py"]  # not read by the build: never makes it stale
     for nb in handin.NOTEBOOKS:
         sources += [root / "notebooks" / f"{nb}.ipynb", root / "report" / "config" / "small" / f"{nb}.yaml"]
     for p in sources:
@@ -152,6 +160,7 @@ def test_a_report_older_than_its_sources_is_stale(tmp_path):
     assert handin.stale_outputs(build, "small", root) == []
     os.utime(root / "report" / "config" / "small" / "2_one_layer.yaml", (3000, 3000))
     os.utime(root / "report" / "report_build.py", (3000, 3000))
+    os.utime(root / "report" / "handin.py", (4000, 4000))
     stale = handin.stale_outputs(build, "small", root)
     assert len(stale) == 2
     assert stale[0].endswith("2_one_layer.ipynb is older than report/config/small/2_one_layer.yaml")
@@ -344,7 +353,7 @@ def verified(handed_in, tmp_path_factory):
     other = "SkylakeX" if environment.kernel_runs_here("SkylakeX") else "Sandybridge"
     t = time.perf_counter()
     r = subprocess.run(
-        [str(PY), str(ROOT / "report" / "handin.py"), "verify", str(bundle), "--workdir", str(workdir)],
+        [str(PY), "report/handin.py", "verify", str(bundle), "--workdir", str(workdir), "--venv", ".venv"],
         cwd=ROOT,
         env=_clean_env(OPENBLAS_CORETYPE=other),
         capture_output=True,
