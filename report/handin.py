@@ -581,19 +581,21 @@ def imported_from(env: dict, python: Path, cwd: Path) -> dict[str, str]:
     return {"dlia_a2": a, "mlp_core": b}
 
 
-def rebuild(folder: Path, source: Path, manifest: dict, environment: dict, venv: Path) -> tuple[Path, list[str]]:
-    """Rebuild the bundle's report (its HTML and metrics) from ``source`` with
-    the bundle's own Makefile, into ``folder/rebuilt``; returns that folder and
-    the notes of :func:`rebuild_environment`."""
-    env, notes = rebuild_environment(environment, source)
-    venv = venv.absolute()  # the rebuild runs in the bundle's folder
+def check_imports(env: dict, venv: Path, source: Path) -> None:
+    """Refuse to rebuild unless ``venv``'s Python, in ``env``, imports
+    ``dlia_a2`` and ``mlp_core`` from the bundle's ``source``."""
     python = venv / "bin" / "python"
     if not python.exists():
         raise HandinError(f"no Python in {venv}: run 'make venv' first (the rebuild uses this checkout's environment)")
     for name, path in imported_from(env, python, source / "notebooks").items():
         if not Path(path).resolve().is_relative_to(source.resolve()):
             raise HandinError(f"the rebuild would import {name} from {path}, not from the bundle's source")
-    notes.append(f"the code is the bundle's: dlia_a2 and mlp_core imported from {source}")
+
+
+def rebuild(folder: Path, source: Path, manifest: dict, env: dict, venv: Path) -> Path:
+    """Rebuild the bundle's report (its HTML and metrics) from ``source`` with
+    the bundle's own Makefile and ``venv``, in the environment ``env`` of
+    :func:`rebuild_environment`, into ``folder/rebuilt``; returns that folder."""
     # the source is as old as can be, so that the bundle's Makefile takes this
     # checkout's virtual environment and MathJax as up to date
     old = time.mktime((2000, 1, 1, 0, 0, 0, 0, 1, -1))
@@ -617,7 +619,7 @@ def rebuild(folder: Path, source: Path, manifest: dict, environment: dict, venv:
     r = subprocess.run(cmd, env=env)
     if r.returncode != 0:
         raise HandinError(f"the rebuild failed (exit {r.returncode}): {' '.join(cmd)}")
-    return out, notes
+    return out
 
 
 def verify(bundle: Path, venv: Path = ROOT / ".venv", workdir: Path | None = None, out=sys.stdout) -> int:
@@ -649,12 +651,14 @@ def verify(bundle: Path, venv: Path = ROOT / ".venv", workdir: Path | None = Non
                 + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items())
                 + f") on {environment.get('cpu')}, {environment.get('cores')} cores"
             )
-            _, notes = rebuild_environment(environment, source)
+            env, notes = rebuild_environment(environment, source)
             for note in notes:
                 say(f"[verify]    {note}")
+            venv = venv.absolute()  # the rebuild runs in the bundle's folder
+            check_imports(env, venv, source)
+            say(f"[verify]    the code is the bundle's: dlia_a2 and mlp_core are imported from {source}")
             t0 = time.perf_counter()
-            rebuilt, notes = rebuild(folder, source, manifest, environment, venv)
-            say(f"[verify]    {notes[-1]}")
+            rebuilt = rebuild(folder, source, manifest, env, venv)
             say(f"[verify]    rebuilt in {(time.perf_counter() - t0) / 60:.1f} min")
         except HandinError as e:
             say(f"[verify] BROKEN: {e}")
