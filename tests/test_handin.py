@@ -59,6 +59,19 @@ def test_kernel_runs_here_follows_the_cpu_flags():
     assert environment.kernel_runs_here("NEOVERSEN1", AVX512) is None
 
 
+def test_native_kernel_is_openblass_own_choice_whatever_the_variable(monkeypatch):
+    running = environment.openblas_kernel()[0]
+    if environment.kernel_runs_here(str(running)) is None:
+        pytest.skip(f"NumPy's BLAS kernel here ({running}) is not one of environment.KERNELS")
+    forced_here = os.environ.get("OPENBLAS_CORETYPE")
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Prescott")  # the weakest x86-64 kernel
+    native = environment.native_kernel()
+    if not forced_here:  # this process runs OpenBLAS's own choice: the child must agree
+        assert native == running
+    assert environment.kernel_runs_here(native) and native != "Prescott"
+    assert environment.forced_kernel(running="Prescott").startswith("OPENBLAS_CORETYPE=Prescott forces")
+
+
 def test_openblas_kernel_reads_a_recorded_blas_list():
     blas = [
         {"internal_api": "openmp", "architecture": None, "num_threads": 4},
