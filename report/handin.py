@@ -663,57 +663,65 @@ def verify(bundle: Path, venv: Path = ROOT / ".venv", workdir: Path | None = Non
         except HandinError as e:
             say(f"[verify] BROKEN: {e}")
             return 2
-        ran = json.loads((rebuilt / "environment.json").read_text())
-        recorded_kernel, recorded_threads = openblas_kernel(environment.get("blas", []))
-        ran_kernel, ran_threads = openblas_kernel(ran.get("blas", []))
-        pinned = (recorded_kernel, recorded_threads) == (ran_kernel, ran_threads)
-        if not pinned:
-            say(
-                f"[verify]    the rebuild ran OpenBLAS {ran_kernel} with {ran_threads} threads, the bundle "
-                f"{recorded_kernel} with {recorded_threads}: the bits may differ, so 'consistent' at best"
+        return judge(folder, rebuilt, environment, say)
+
+
+def judge(folder: Path, rebuilt: Path, environment: dict, say) -> int:
+    """Compare the rebuild in ``rebuilt`` with the bundle unpacked in ``folder``
+    (whose ``environment.json`` is ``environment``), print the table and the
+    verdict with ``say``; returns the exit status."""
+    ran = json.loads((rebuilt / "environment.json").read_text())
+    recorded_kernel, recorded_threads = openblas_kernel(environment.get("blas", []))
+    ran_kernel, ran_threads = openblas_kernel(ran.get("blas", []))
+    pinned = (recorded_kernel, recorded_threads) == (ran_kernel, ran_threads)
+    if not pinned:
+        say(
+            f"[verify]    the rebuild ran OpenBLAS {ran_kernel} with {ran_threads} threads, the bundle "
+            f"{recorded_kernel} with {recorded_threads}: the bits may differ, so 'consistent' at best"
+        )
+    # what the bits depend on besides the kernel (matplotlib, papermill and the rest do not touch them)
+    versions = lambda e: {"python": e.get("python"), "numpy": e.get("packages", {}).get("numpy")}
+    moved = {k: v for k, v in versions(ran).items() if versions(environment).get(k) != v}
+    if moved:
+        pinned = False
+        say(
+            "[verify]    this environment's versions are not the bundle's ("
+            + ", ".join(f"{k} {versions(environment).get(k)} -> {v}" for k, v in moved.items())
+            + "): 'consistent' at best; 'make venv' from the bundle's requirements.txt gives the recorded ones"
+        )
+    bundle_metrics = json.loads((folder / "metrics.json").read_text())
+    rebuilt_metrics = json.loads((rebuilt / "metrics.json").read_text())
+    # every metrics.json of the rebuild: the combined one holds the notebooks' own
+    for nb in NOTEBOOKS:
+        own = json.loads((rebuilt / nb / "metrics.json").read_text())
+        if rebuilt_metrics["notebooks"].get(nb) != own:
+            say(f"[verify] BROKEN: the rebuild's metrics.json and {nb}/metrics.json disagree")
+            return 2
+    differences = compare(bundle_metrics, rebuilt_metrics)
+    n_values = sum(len(flatten(m)) for m in bundle_metrics["notebooks"].values())
+    result = verdict(differences, pinned)
+    say(f"[verify] {len(differences)} of {n_values} values differ")
+    if differences:
+        say(difference_table(differences))
+    if result == "differs":
+        beyond = sorted((d for d in differences if not d.within), key=lambda d: -d.excess)
+        say(
+            "[verify] differs: beyond the report's own spread: "
+            + "; ".join(f"{d.key} {d.bundle} -> {d.rebuilt}" for d in beyond[:3])
+        )
+        return 1
+    if result == "consistent":
+        say(
+            "[verify] consistent: "
+            + (
+                "every difference is within the spread the report gives for its quantity"
+                if differences
+                else "every value is equal, though the kernel, threads or versions were not the recorded ones"
             )
-        versions = lambda e: {"python": e.get("python"), **e.get("packages", {})}
-        moved = {k: v for k, v in versions(ran).items() if versions(environment).get(k) != v}
-        if moved:
-            pinned = False
-            say(
-                "[verify]    this environment's versions are not the bundle's ("
-                + ", ".join(f"{k} {versions(environment).get(k)} -> {v}" for k, v in moved.items())
-                + "): 'consistent' at best; 'make venv' from the bundle's requirements.txt gives the recorded ones"
-            )
-        bundle_metrics = json.loads((folder / "metrics.json").read_text())
-        rebuilt_metrics = json.loads((rebuilt / "metrics.json").read_text())
-        # every metrics.json of the rebuild: the combined one holds the notebooks' own
-        for nb in NOTEBOOKS:
-            own = json.loads((rebuilt / nb / "metrics.json").read_text())
-            if rebuilt_metrics["notebooks"].get(nb) != own:
-                say(f"[verify] BROKEN: the rebuild's metrics.json and {nb}/metrics.json disagree")
-                return 2
-        differences = compare(bundle_metrics, rebuilt_metrics)
-        n_values = sum(len(flatten(m)) for m in bundle_metrics["notebooks"].values())
-        result = verdict(differences, pinned)
-        say(f"[verify] {len(differences)} of {n_values} values differ")
-        if differences:
-            say(difference_table(differences))
-        if result == "differs":
-            beyond = sorted((d for d in differences if not d.within), key=lambda d: -d.excess)
-            say(
-                "[verify] differs: beyond the report's own spread: "
-                + "; ".join(f"{d.key} {d.bundle} -> {d.rebuilt}" for d in beyond[:3])
-            )
-            return 1
-        if result == "consistent":
-            say(
-                "[verify] consistent: "
-                + (
-                    "every difference is within the spread the report gives for its quantity"
-                    if differences
-                    else "every value is equal, though the kernel or threads were not the recorded ones"
-                )
-            )
-            return 0
-        say("[verify] identical: every value of the rebuilt metrics.json files equals the bundle's")
+        )
         return 0
+    say("[verify] identical: every value of the rebuilt metrics.json files equals the bundle's")
+    return 0
 
 
 # --- command line ----------------------------------------------------------------

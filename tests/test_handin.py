@@ -244,6 +244,43 @@ def test_verdicts():
     assert table.splitlines()[1].split()[0] == "3_multilayer/chosen_label"
 
 
+def fake_build(folder: Path, m: dict, kernel: str, numpy: str = "2.4.6") -> Path:
+    for nb, values in m["notebooks"].items():
+        (folder / nb).mkdir(parents=True, exist_ok=True)
+        (folder / nb / "metrics.json").write_text(json.dumps(values))
+    (folder / "metrics.json").write_text(json.dumps(m))
+    env = {"python": "3.11.7", "packages": {"numpy": numpy}, "blas": [{"internal_api": "openblas"}]}
+    env["blas"][0].update(architecture=kernel, num_threads=2)
+    (folder / "environment.json").write_text(json.dumps(env))
+    return folder
+
+
+@pytest.mark.parametrize(
+    "kernel, numpy, change, code, says",
+    [
+        ("Haswell", "2.4.6", 0.0, 0, "[verify] identical"),
+        ("SkylakeX", "2.4.6", 0.0, 0, "[verify] consistent: every value is equal, though"),
+        ("Haswell", "2.5.0", 0.0, 0, "numpy 2.4.6 -> 2.5.0"),
+        ("Haswell", "2.4.6", 0.001, 0, "[verify] consistent: every difference is within"),
+        ("Haswell", "2.4.6", 0.01, 1, "[verify] differs: beyond the report's own spread: 2_one_layer/test_accuracy"),
+    ],
+)
+def test_judge_gives_the_verdict_and_its_exit_status(tmp_path, kernel, numpy, change, code, says):
+    bundle = metrics()
+    rebuilt = json.loads(json.dumps(bundle))
+    rebuilt["notebooks"]["2_one_layer"]["test_accuracy"] += change
+    lines = []
+    status = handin.judge(
+        fake_build(tmp_path / "bundle", bundle, "Haswell"),
+        fake_build(tmp_path / "rebuilt", rebuilt, kernel, numpy),
+        json.loads((tmp_path / "bundle" / "environment.json").read_text()),
+        lines.append,
+    )
+    out = "\n".join(lines)
+    assert status == code and says in out, out
+    assert ("2_one_layer/test_accuracy" in out) == bool(change)  # in the table of differences
+
+
 # --- the rebuild's environment -------------------------------------------------------
 
 
