@@ -287,7 +287,7 @@ def unpack(bundle: Path, folder: Path) -> dict:
         if not name.endswith("/"):
             problems.append(f"{name} is in the bundle but not in the manifest")
     if problems:
-        raise HandinError("the bundle is broken:\n" + "\n".join(f"  - {p}" for p in problems))
+        raise HandinError("its files do not match its manifest:\n" + "\n".join(f"  - {p}" for p in problems))
     return manifest
 
 
