@@ -5,6 +5,8 @@
 #   make data     fetch and verify the data set into the cache
 #   make lab      JupyterLab on the notebooks
 #   make bench    time the core against PyTorch and JAX (installs bench/requirements.txt)
+#   make handin   one zip of the built report, its metrics and its source, to hand in
+#   make verify HANDIN=path/to/zip   check a hand-in and rebuild it from its own source
 #
 # Every target creates the virtual environment in $(VENV) when it is missing.
 
@@ -30,7 +32,7 @@ BASELINES := $(NOTEBOOKS:%=tests/baselines/%.ipynb)
 # needs no password; otherwise not at all.
 AS_ROOT := $(shell if [ "$$(id -u)" = 0 ]; then echo " "; elif sudo -n true 2>/dev/null; then echo "sudo"; fi)
 
-.PHONY: report html pdf data test lab baselines bench clean clean-venv venv
+.PHONY: report html pdf data test lab baselines bench handin verify clean clean-venv venv
 .DELETE_ON_ERROR:
 
 report: html pdf
@@ -135,6 +137,23 @@ $(VENV)/.bench-installed: bench/requirements.txt constraints.txt | $(STAMP)
 bench: $(VENV)/.bench-installed data
 	$(PY) bench/bench.py
 	@$(PY) bench/check.py bench/results.json || echo "[bench] the check's verdict is above; the measurement itself succeeded"
+
+# --- handing in ------------------------------------------------------------------
+
+# The bundle of the report in $(OUT), refused (with the reason) when the
+# working tree has uncommitted changes to what the build reads or the report
+# is older than its sources: it does not build the report itself, so that
+# what is handed in is exactly what was looked at.
+handin: $(STAMP)
+	$(PY) report/handin.py make $(OUT)
+
+# Checks the manifest, the notebooks and parameters against the bundle's
+# commit, then rebuilds the report from the bundle's own source in a
+# temporary folder (this checkout's $(VENV), the recorded BLAS kernel and
+# threads) and compares every value of its metrics.json files.
+verify: $(STAMP)
+	@test -n "$(HANDIN)" || { echo "usage: make verify HANDIN=path/to/handin.zip"; exit 2; }
+	$(PY) report/handin.py verify $(HANDIN) --venv $(VENV)
 
 lab: $(STAMP) data
 	$(VENV)/bin/jupyter lab notebooks

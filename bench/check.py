@@ -20,16 +20,39 @@ from pathlib import Path
 
 FORMAT = 2  # of results.json, as bench.py writes it
 
-# core / JAX (jitted): the core must be faster than JAX at every size
-JAX_RATIO_BELOW = {"784-10": 1.0, "784-100-10": 1.0, "784-800-10": 1.0}
+# The targets as they stand (issue 22). Beating jitted JAX, which fuses the
+# whole step into its matrix products, with the readable eager core was
+# measured to be out of reach at the small sizes; where the products dominate
+# (784-800-10) the core must come within a quarter of it.
 # core / PyTorch (eager): at most this
-TORCH_RATIO_AT_MOST = {"784-10": 0.5, "784-100-10": 0.5, "784-800-10": 0.65}
-# the core's GFLOP/s as a share of the BLAS float32 matmul peak: at least this
+TORCH_RATIO_AT_MOST = {"784-10": 0.5, "784-100-10": 0.65, "784-800-10": 0.75}
+# core / JAX (jitted): at most this
+JAX_RATIO_AT_MOST = {"784-800-10": 1.25}
+# the core's GFLOP/s as a share of the float32 matmul peak of the best BLAS
+# kernel this CPU offers (not of a weaker one the environment forces): at least this
 BLAS_SHARE_AT_LEAST = {"784-800-10": 0.5}
 
 
 class Refused(Exception):
     """The results cannot be judged against the targets at all."""
+
+
+def best_peak(info: dict) -> tuple[float | None, str]:
+    """The float32 matmul peak (GFLOP/s) of the best BLAS kernel the CPU
+    offers, as the run measured it, and where it comes from.
+
+    A run under a forced kernel (``OPENBLAS_CORETYPE``) measured its peak with
+    that kernel and, in a child process, with the CPU's own
+    (``blas_peak_native_gflops``); the best of the two counts. A forced run
+    without the second measurement has no peak to judge against (None).
+    """
+    here = info["blas_peak_gflops"]
+    native = info.get("blas_peak_native_gflops")
+    if native is not None:
+        return max(here, native), f"best of {here:.0f} here and {native:.0f} with the CPU's own kernel"
+    if "OPENBLAS_CORETYPE" in (info.get("blas_env") or {}):
+        return None, "the run forced OPENBLAS_CORETYPE and did not measure the CPU's own kernel"
+    return here, "the kernel OpenBLAS picked on this CPU itself"
 
 
 def check(info: dict) -> tuple[list[str], list[str]]:
@@ -58,12 +81,9 @@ def check(info: dict) -> tuple[list[str], list[str]]:
     def judge(ok: bool, line: str) -> None:
         (met if ok else missed).append(line)
 
-    for peer, name, targets, below in (
-        ("jax", "JAX", JAX_RATIO_BELOW, True),
-        ("torch", "PyTorch", TORCH_RATIO_AT_MOST, False),
-    ):
+    for peer, name, targets in (("torch", "PyTorch", TORCH_RATIO_AT_MOST), ("jax", "JAX", JAX_RATIO_AT_MOST)):
         for sizes, target in targets.items():
-            what = f"core / {name} for {sizes} {'<' if below else '<='} {target:g}"
+            what = f"core / {name} for {sizes} <= {target:g}"
             row = rows.get(sizes)
             ratio = row.get(f"ratio_{peer}") if row else None
             if ratio is None:
@@ -78,18 +98,19 @@ def check(info: dict) -> tuple[list[str], list[str]]:
                     f"{ratio:.2f} compares different computations",
                 )
                 continue
-            ok = ratio < target if below else ratio <= target
-            judge(ok, f"{what}: {ratio:.2f}")
+            judge(ratio <= target, f"{what}: {ratio:.2f}")
+    peak, source = best_peak(info)
     for sizes, target in BLAS_SHARE_AT_LEAST.items():
-        what = f"{sizes} at >= {target:.0%} of the BLAS float32 matmul peak"
+        what = f"{sizes} at >= {target:.0%} of the best BLAS kernel's float32 matmul peak"
         row = rows.get(sizes)
-        if row is None or row.get("blas_peak_share") is None:
+        if row is None or row.get("core_gflops") is None:
             judge(False, f"{what}: not measured")
             continue
-        share = row["blas_peak_share"]
-        judge(
-            share >= target, f"{what}: {share:.0%} ({row['core_gflops']:.1f} of {info['blas_peak_gflops']:.0f} GFLOP/s)"
-        )
+        if peak is None:
+            judge(False, f"{what}: not measured ({source})")
+            continue
+        share = row["core_gflops"] / peak
+        judge(share >= target, f"{what}: {share:.0%} ({row['core_gflops']:.1f} of {peak:.0f} GFLOP/s; {source})")
     return met, missed
 
 

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from handin import flatten
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "report" / "build" / "mnist-small"
@@ -29,18 +30,7 @@ def test_two_report_builds_give_identical_metrics(tmp_path):
     assert filecmp.cmp(SMALL / "metrics.json", tmp_path / "metrics.json", shallow=False)
 
 
-def flatten(tree, prefix=""):
-    if isinstance(tree, dict):
-        for k, v in tree.items():
-            yield from flatten(v, f"{prefix}.{k}")
-    elif isinstance(tree, list):
-        for i, v in enumerate(tree):
-            yield from flatten(v, f"{prefix}[{i}]")
-    else:
-        yield prefix, tree
-
-
 def differences(a: Path, b: Path) -> list:
     """The keys whose values differ, for the message of a failure."""
-    one, two = dict(flatten(json.loads(a.read_text()))), dict(flatten(json.loads(b.read_text())))
+    one, two = flatten(json.loads(a.read_text())), flatten(json.loads(b.read_text()))
     return [(k, one.get(k), two.get(k)) for k in sorted(set(one) | set(two)) if one.get(k) != two.get(k)]
