@@ -6,6 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def is_whole(value) -> bool:
+    """Whether ``value`` is a whole number: a Python or NumPy integer, and
+    not a bool (which Python counts as an int) nor a float such as ``2000.0``.
+    The one definition every check of a count in the package uses."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
 def whole_number(name: str, value, at_least: int | None = None) -> int:
     """``value`` as an ``int``, or a clear error.
 
@@ -30,7 +37,7 @@ def whole_number(name: str, value, at_least: int | None = None) -> int:
     ValueError
         When it is below ``at_least``.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not is_whole(value):
         raise TypeError(
             f"{name} must be a whole number, got {value!r} ({type(value).__name__}); write it without a decimal point"
         )

@@ -20,6 +20,7 @@ import numpy as np
 
 from dlia_a2.cache import CACHE_ENV, fetch
 from dlia_a2.catalog import DATASET_NAMES, FILE_KEYS, DataError, Dataset, n_train_images, spec_for
+from dlia_a2.checks import is_whole
 from dlia_a2.course import load_course_folder
 from dlia_a2.idx import parse_idx
 
@@ -95,7 +96,7 @@ def _check_whole(call: str, name: str, value, low: int, high: float, rule: str) 
     """Refuse an argument ``name`` of ``call`` that is not an int (a bool, a
     float, a string) or lies outside ``[low, high]``; ``rule`` says what is
     allowed."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    if not is_whole(value):
         raise TypeError(
             f"{call}({name}={value!r}): {name} must be a whole number (an int) and {rule}; got a {type(value).__name__}"
         )

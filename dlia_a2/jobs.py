@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dlia_a2 import checkpoint
+from dlia_a2.checks import is_whole
 from dlia_a2.config import TrainConfig
 from dlia_a2.progress import bar as progress_bar
 from dlia_a2.progress import terminal_progress
@@ -70,7 +71,7 @@ def run_jobs(
     list
         The results, in the order of ``jobs``.
     """
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    if not is_whole(workers) or workers < 1:
         raise ValueError(f"workers must be a whole number of processes, 1 or more; got {workers!r}")
     shared = shared or {}
     scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None

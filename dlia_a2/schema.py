@@ -19,11 +19,13 @@ from collections.abc import Iterable
 import numpy as np
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
+from dlia_a2.checks import is_whole
+
 PORT_MAX = 65_535
 
 
 def _is_whole(checker, value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    return is_whole(value)
 
 
 def _is_number(checker, value) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlia_a2.environment import environment
+from dlia_a2.environment import environment, forced_kernel
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,6 +53,7 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
             f"- **CPU:** {env['cpu']}, {env['cores']} cores",
             f"- **BLAS:** {blas}; BLAS environment variables: {blas_env}",
             f"- **SGD step:** {env['blas_path']}",
+            *([f"- **Forced BLAS kernel:** {forced}."] if (forced := forced_kernel()) else []),
             f"- **Packages:** {pk}",
             "",
             "Wall time and parameters of each notebook in this build:",
