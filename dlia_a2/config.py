@@ -8,6 +8,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
+
 import mlp_core as mc
 from dlia_a2.checks import whole_number
 from dlia_a2.optimizers import (
@@ -81,10 +83,15 @@ class TrainConfig:
         whole_number("epochs", self.epochs, at_least=0)
         whole_number("eval_every (0: at epoch ends only)", self.eval_every, at_least=0)
         for name in ("momentum", "beta1", "beta2", "dropout", "input_dropout"):
-            if not 0 <= getattr(self, name) < 1:
-                raise ValueError(f"{name} must lie in [0, 1), got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{name} must be a number in [0, 1), got {value!r} ({type(value).__name__})")
+            if not 0 <= value < 1:
+                raise ValueError(f"{name} must lie in [0, 1), got {value}")
         check_weight_decay(self.weight_decay)
         check_decay_per_step(self.learning_rate, self.weight_decay)
+        if not isinstance(self.keep_best, str):
+            raise TypeError(f"keep_best must be a string such as 'val_loss' or '', got {self.keep_best!r}")
         if self.keep_best and not re.fullmatch(r"\w+_(loss|accuracy)", self.keep_best):
             raise ValueError(
                 f"keep_best must name a loss or accuracy of an evaluation set, such as 'val_loss', "
