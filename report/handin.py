@@ -14,8 +14,8 @@ The bundle is refused, with the reason, when the working tree or the build
 holds uncommitted changes to what the build reads, or a part of the build is
 older than a source it depends on. This module also holds what the bundle's
 format is (its files, :data:`MANIFEST`, :data:`SOURCE`) and
-:class:`HandinError`; ``report/verify.py`` checks a bundle and rebuilds it,
-``report/compare.py`` judges the rebuild.
+:class:`HandinError`; ``report/verify.py`` checks a bundle, has
+``report/rebuild.py`` rebuild it and ``report/compare.py`` judge the rebuild.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ BUILD_INPUTS = (
     "Makefile",
 )
 # ... except the hand-in's own scripts: the build never runs them
-NOT_BUILD_INPUTS = ("report/handin.py", "report/verify.py", "report/compare.py")
+NOT_BUILD_INPUTS = ("report/handin.py", "report/compare.py", "report/rebuild.py", "report/verify.py")
 
 
 class HandinError(Exception):

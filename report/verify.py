@@ -5,16 +5,13 @@
 
 It checks, in order: the manifest's hashes; that the notebooks and parameter
 files the bundle was built with are those of its commit; then it rebuilds the
-report from the bundle's own source (this checkout's virtual environment,
-with the bundle's source first on ``PYTHONPATH``, which the notebooks'
-kernels inherit) under the BLAS kernel, thread count and workers the bundle
-recorded, and compares every value of the rebuilt ``metrics.json`` files with
+report from the bundle's own source (``report/rebuild.py``: this checkout's
+virtual environment, the BLAS kernel, thread count and workers the bundle
+recorded) and compares every value of the rebuilt ``metrics.json`` files with
 the bundle's (``report/compare.py``): "identical", "consistent" (within
 :func:`compare.tolerance`) or "differs". Exit status: 0 identical or
 consistent, 1 differs, 2 a broken bundle or a rebuild that could not run.
-
-It uses ``dlia_a2.environment`` of this checkout to read CPU flags; nothing
-in the package uses it. What a bundle holds is ``report/handin.py``'s.
+What a bundle holds is ``report/handin.py``'s.
 """
 
 from __future__ import annotations
@@ -22,8 +19,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -34,8 +29,8 @@ from pathlib import Path
 from typing import TextIO
 
 from compare import judge
-from dlia_a2.environment import kernel_runs_here, openblas_kernel
 from handin import MANIFEST, NOTEBOOKS, ROOT, SOURCE, HandinError, bundle_files
+from rebuild import check_imports, rebuild, rebuild_environment
 
 # --- the bundle itself ----------------------------------------------------------
 
@@ -106,8 +101,26 @@ def _cells(nb: dict) -> list[tuple[str, str]]:
 
 
 def unpack_source(folder: Path, manifest: dict) -> Path:
-    """Unpack the bundle's ``source.tar`` into ``folder/source`` and check that
-    it is the manifest's commit (``git archive`` records it in the tar)."""
+    """Unpack the bundle's ``source.tar`` and check that it is the manifest's commit.
+
+    Parameters
+    ----------
+    folder : Path
+        The unpacked bundle, holding ``source.tar``.
+    manifest : dict
+        The bundle's manifest, from :func:`unpack`.
+
+    Returns
+    -------
+    Path
+        ``folder/source``, the source unpacked.
+
+    Raises
+    ------
+    HandinError
+        When the tar cannot be unpacked, holds paths outside its folder, or is
+        not the ``git archive`` of the manifest's commit (it records its commit).
+    """
     try:
         return _unpack_source(folder, manifest)
     except (tarfile.TarError, OSError) as e:
@@ -134,8 +147,24 @@ def _unpack_source(folder: Path, manifest: dict) -> Path:
 
 
 def check_inputs(folder: Path, source: Path, manifest: dict) -> list[str]:
-    """Whether the bundle's executed notebooks are the notebooks of its commit,
-    run with the parameter files of its commit; one line per problem."""
+    """Whether the bundle's executed notebooks are those of its commit, run with its parameter files.
+
+    Parameters
+    ----------
+    folder : Path
+        The unpacked bundle.
+    source : Path
+        Its source, from :func:`unpack_source`.
+    manifest : dict
+        Its manifest, from :func:`unpack`.
+
+    Returns
+    -------
+    list of str
+        One line per problem (none when all is well): cells that are not the
+        commit's (papermill's injected parameters aside), a parameter the
+        commit's parameter file does not give, metrics files that disagree.
+    """
     problems = []
     config, dataset = manifest["configuration"], manifest["dataset"]
     combined = json.loads((folder / "metrics.json").read_text())
@@ -163,99 +192,6 @@ def check_inputs(folder: Path, source: Path, manifest: dict) -> list[str]:
         if combined.get("notebooks", {}).get(nb) != own:
             problems.append(f"metrics.json and {nb}/metrics.json disagree")
     return problems
-
-
-# --- the rebuild -----------------------------------------------------------------
-
-
-def rebuild_environment(environment: dict, source: Path, base: dict | None = None) -> tuple[dict, list[str]]:
-    """The environment a rebuild runs in, and notes on what it pins.
-
-    The bundle's source goes first on ``PYTHONPATH`` (the notebooks' kernels
-    inherit it, so ``dlia_a2`` and ``mlp_core`` are the bundle's, not the
-    editable install's); the recorded OpenBLAS kernel is forced with
-    ``OPENBLAS_CORETYPE`` where this CPU can run it, and the recorded thread
-    counts with ``OPENBLAS_NUM_THREADS`` and ``OMP_NUM_THREADS``; a Dask
-    scheduler in the environment is dropped (the bundle's ``workers`` decide).
-    Variables of the calling ``make`` are dropped too.
-    """
-    env = {
-        k: v
-        for k, v in (os.environ if base is None else base).items()
-        if k not in ("OPENBLAS_CORETYPE", "DLIA_DASK_SCHEDULER", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")
-    }
-    env["PYTHONPATH"] = os.pathsep.join([str(source), *filter(None, [env.get("PYTHONPATH")])])
-    notes = []
-    kernel, threads = openblas_kernel(environment.get("blas", []))
-    if kernel is None:
-        notes.append("the bundle recorded no OpenBLAS kernel: the rebuild uses this machine's BLAS as it is")
-    else:
-        runs = kernel_runs_here(kernel)
-        if runs:
-            env["OPENBLAS_CORETYPE"] = kernel
-            notes.append(f"pinned the recorded kernel: OPENBLAS_CORETYPE={kernel}")
-        elif runs is None:
-            notes.append(f"the recorded kernel {kernel} is unknown here: it cannot be pinned")
-        else:
-            notes.append(f"this CPU cannot run the recorded kernel {kernel} (it lacks the instructions it needs)")
-    if threads:
-        env["OPENBLAS_NUM_THREADS"] = str(threads)
-        notes.append(f"OPENBLAS_NUM_THREADS={threads}")
-    omp = [b.get("num_threads") for b in environment.get("blas", []) if b.get("internal_api") == "openmp"]
-    if omp and omp[0]:
-        env["OMP_NUM_THREADS"] = str(omp[0])
-    return env, notes
-
-
-def imported_from(env: dict, python: Path, cwd: Path) -> dict[str, str]:
-    """Where ``dlia_a2`` and ``mlp_core`` are imported from by ``python`` in ``env``."""
-    code = "import dlia_a2, mlp_core; print(dlia_a2.__file__); print(mlp_core.__file__)"
-    r = subprocess.run([str(python), "-c", code], env=env, cwd=cwd, capture_output=True, text=True)
-    if r.returncode != 0:
-        raise HandinError(f"the rebuild's Python cannot import the bundle's code: {r.stderr.strip()[-500:]}")
-    a, b = r.stdout.split()[-2:]
-    return {"dlia_a2": a, "mlp_core": b}
-
-
-def check_imports(env: dict, venv: Path, source: Path) -> None:
-    """Refuse to rebuild unless ``venv``'s Python, in ``env``, imports
-    ``dlia_a2`` and ``mlp_core`` from the bundle's ``source``."""
-    python = venv / "bin" / "python"
-    if not python.exists():
-        raise HandinError(f"no Python in {venv}: run 'make venv' first (the rebuild uses this checkout's environment)")
-    for name, path in imported_from(env, python, source / "notebooks").items():
-        if not Path(path).resolve().is_relative_to(source.resolve()):
-            raise HandinError(f"the rebuild would import {name} from {path}, not from the bundle's source")
-
-
-def rebuild(folder: Path, source: Path, manifest: dict, env: dict, venv: Path) -> Path:
-    """Rebuild the bundle's report (its HTML and metrics) from ``source`` with
-    the bundle's own Makefile and ``venv``, in the environment ``env`` of
-    :func:`rebuild_environment`, into ``folder/rebuilt``; returns that folder."""
-    # the source is as old as can be, so that the bundle's Makefile takes this
-    # checkout's virtual environment and MathJax as up to date
-    old = time.mktime((2000, 1, 1, 0, 0, 0, 0, 1, -1))
-    for path in source.rglob("*"):
-        os.utime(path, (old, old), follow_symlinks=False)
-    mathjax = ROOT / "report" / "node_modules"
-    if mathjax.is_dir() and not (source / "report" / "node_modules").exists():
-        (source / "report" / "node_modules").symlink_to(mathjax.resolve())
-    out = folder / "rebuilt"
-    cmd = [
-        "make",
-        "--no-print-directory",
-        "-C",
-        str(source),
-        "html",
-        f"DATASET={manifest['dataset']}",
-        f"CONFIG={manifest['configuration']}",
-        f"OUT={out}",
-        f"VENV={venv}",
-    ]
-    r = subprocess.run(cmd, env=env)
-    if r.returncode != 0:
-        raise HandinError(f"the rebuild failed (exit {r.returncode}): {' '.join(cmd)}")
-    return out
 
 
 # --- the whole check -------------------------------------------------------------

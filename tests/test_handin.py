@@ -1,5 +1,5 @@
-"""make handin and make verify (report/handin.py, report/verify.py and
-report/compare.py), and the BLAS kernel facts they rest on (dlia_a2.environment).
+"""make handin and make verify (report/handin.py, verify.py, rebuild.py and
+compare.py), and the BLAS kernel facts they rest on (dlia_a2.environment).
 
 The quick tests work on small git repositories, folders and dicts they make
 themselves. The slow ones build the small report once, in a temporary
@@ -23,6 +23,7 @@ import pytest
 
 import compare
 import handin
+import rebuild
 import verify
 from dlia_a2 import environment
 
@@ -41,13 +42,14 @@ def imported_names(path: Path) -> set[str]:
 
 
 def test_handin_modules_import_one_way():
-    """handin (make) <- compare (the verdict) <- verify (unpack and rebuild); the build imports none."""
+    """handin (make) <- compare (the verdict), rebuild <- verify (the check); the build imports none."""
     report = ROOT / "report"
-    assert not imported_names(report / "handin.py") & {"compare", "verify"}
-    assert not imported_names(report / "compare.py") & {"verify"}
-    assert {"handin", "compare"} <= imported_names(report / "verify.py")
+    assert not imported_names(report / "handin.py") & {"compare", "rebuild", "verify"}
+    assert not imported_names(report / "compare.py") & {"rebuild", "verify"}
+    assert not imported_names(report / "rebuild.py") & {"compare", "verify"}
+    assert {"handin", "compare", "rebuild"} <= imported_names(report / "verify.py")
     for script in report.glob("report_*.py"):
-        assert not imported_names(script) & {"handin", "compare", "verify"}, script.name
+        assert not imported_names(script) & {"handin", "compare", "rebuild", "verify"}, script.name
 
 
 # --- the kernels ------------------------------------------------------------------
@@ -133,7 +135,7 @@ def test_build_inputs_are_what_the_build_reads():
         assert handin.is_build_input(path), path
     for path in ("README.md", "tests/test_handin.py", "bench/bench.py", "report/handin.py", "dlia_a2x"):
         assert not handin.is_build_input(path), path
-    for path in ("report/verify.py", "report/compare.py"):  # the hand-in's other scripts
+    for path in ("report/compare.py", "report/rebuild.py", "report/verify.py"):  # the hand-in's other scripts
         assert not handin.is_build_input(path), path
 
 
@@ -185,7 +187,7 @@ def test_a_report_older_than_its_sources_is_stale(tmp_path):
         (root / d).mkdir(parents=True)
     build.mkdir()
     sources = [root / "mlp_core.py", root / "dlia_a2" / "files.py", root / "report" / "report_build.py"]
-    hand_in = [root / "report" / name for name in ("handin.py", "verify.py", "compare.py")]
+    hand_in = [root / "report" / name for name in ("handin.py", "compare.py", "rebuild.py", "verify.py")]
     sources += hand_in  # not read by the build: never makes it stale
     for nb in handin.NOTEBOOKS:
         sources += [root / "notebooks" / f"{nb}.ipynb", root / "report" / "config" / "small" / f"{nb}.yaml"]
@@ -319,9 +321,9 @@ RECORDED = {
 
 
 def test_rebuild_environment_pins_the_recorded_kernel_and_threads(tmp_path, monkeypatch):
-    monkeypatch.setattr(verify, "kernel_runs_here", lambda kernel: True)
+    monkeypatch.setattr(rebuild, "kernel_runs_here", lambda kernel: True)
     base = {"OPENBLAS_CORETYPE": "SkylakeX", "DLIA_DASK_SCHEDULER": "tcp://x:1", "MAKEFLAGS": "-j", "PYTHONPATH": "/a"}
-    env, notes = verify.rebuild_environment(RECORDED, tmp_path, base)
+    env, notes = rebuild.rebuild_environment(RECORDED, tmp_path, base)
     assert (
         env["OPENBLAS_CORETYPE"] == "Haswell" and env["OPENBLAS_NUM_THREADS"] == "2" and env["OMP_NUM_THREADS"] == "2"
     )
@@ -331,8 +333,8 @@ def test_rebuild_environment_pins_the_recorded_kernel_and_threads(tmp_path, monk
 
 
 def test_rebuild_environment_says_when_this_cpu_cannot_run_the_kernel(tmp_path, monkeypatch):
-    monkeypatch.setattr(verify, "kernel_runs_here", lambda kernel: False)
-    env, notes = verify.rebuild_environment(RECORDED, tmp_path, {"OPENBLAS_CORETYPE": "Haswell"})
+    monkeypatch.setattr(rebuild, "kernel_runs_here", lambda kernel: False)
+    env, notes = rebuild.rebuild_environment(RECORDED, tmp_path, {"OPENBLAS_CORETYPE": "Haswell"})
     assert "OPENBLAS_CORETYPE" not in env  # forcing it would end in an illegal instruction
     assert any("cannot run the recorded kernel Haswell" in n for n in notes)
 
@@ -342,8 +344,8 @@ def test_the_rebuild_imports_the_bundles_code_not_this_checkouts(tmp_path):
     (source / "dlia_a2").mkdir(parents=True)
     (source / "dlia_a2" / "__init__.py").write_text("")
     (source / "mlp_core.py").write_text("")
-    env, _ = verify.rebuild_environment({}, source)
-    where = verify.imported_from(env, PY, tmp_path)
+    env, _ = rebuild.rebuild_environment({}, source)
+    where = rebuild.imported_from(env, PY, tmp_path)
     assert where == {"dlia_a2": str(source / "dlia_a2" / "__init__.py"), "mlp_core": str(source / "mlp_core.py")}
 
 
