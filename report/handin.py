@@ -62,7 +62,20 @@ class HandinError(Exception):
 
 
 def bundle_files(build: Path) -> list[str]:
-    """The files of a build that go into its bundle, relative to the build folder."""
+    """The files of a build that go into its bundle.
+
+    Parameters
+    ----------
+    build : Path
+        A build folder (only its layout matters: nothing is read).
+
+    Returns
+    -------
+    list of str
+        Paths relative to the build folder: the report, the combined
+        ``metrics.json``, ``environment.json`` and each executed notebook with
+        its ``metrics.json`` and ``timing.json``.
+    """
     names = ["report.pdf", "report.html", "metrics.json", "environment.json"]
     for nb in NOTEBOOKS:
         names += [f"{nb}.ipynb", f"{nb}/metrics.json", f"{nb}/timing.json"]
@@ -73,7 +86,18 @@ def bundle_files(build: Path) -> list[str]:
 
 
 def is_build_input(path: str) -> bool:
-    """Whether ``path`` (relative to the repository) is something the build reads."""
+    """Whether ``path`` (relative to the repository) is something the build reads.
+
+    Parameters
+    ----------
+    path : str
+        A path as git prints it, ``"dlia_a2/data.py"``.
+
+    Returns
+    -------
+    bool
+        True under :data:`BUILD_INPUTS`, except :data:`NOT_BUILD_INPUTS`.
+    """
     return path not in NOT_BUILD_INPUTS and any(path == p or path.startswith(p + "/") for p in BUILD_INPUTS)
 
 
@@ -86,6 +110,18 @@ def _git(root: Path, *args: str, check: bool = True) -> str:
 
 def built_commit(env: dict, root: Path = ROOT) -> str:
     """The commit a build recorded in its ``environment.json``, checked.
+
+    Parameters
+    ----------
+    env : dict
+        The build's ``environment.json``: ``git_commit`` and ``git_changes``.
+    root : Path
+        The git checkout the build was made in.
+
+    Returns
+    -------
+    str
+        The full commit hash.
 
     Raises
     ------
@@ -120,15 +156,43 @@ def built_commit(env: dict, root: Path = ROOT) -> str:
 
 
 def uncommitted_inputs(root: Path = ROOT) -> list[str]:
-    """The build inputs of the working tree at ``root`` that differ from HEAD (untracked ones included)."""
+    """The build inputs of the working tree at ``root`` that differ from HEAD.
+
+    Parameters
+    ----------
+    root : Path
+        A git checkout.
+
+    Returns
+    -------
+    list of str
+        Their paths, sorted; untracked files included, ignored ones not.
+    """
     return sorted(p for p in git_changes(root) if is_build_input(p))
 
 
 def stale_outputs(build: Path, config: str, root: Path = ROOT) -> list[str]:
-    """The parts of a build older than a source they depend on, one line each,
-    as the Makefile's rules relate them: an executed notebook depends on its
+    """The parts of a build older than a source they depend on.
+
+    The sources are the Makefile's: an executed notebook depends on its
     notebook, its parameter file and the code; the HTML on the executed
-    notebooks, the template, the build scripts and the code; the PDF on the HTML.
+    notebooks, the template, the build scripts (not the hand-in's) and the
+    code; the PDF on the HTML.
+
+    Parameters
+    ----------
+    build : Path
+        The build folder.
+    config : str
+        Its configuration, whose parameter files count (``"small"``).
+    root : Path
+        The checkout it was built from.
+
+    Returns
+    -------
+    list of str
+        One line per part missing or older than a source (naming up to three
+        of them); empty when the build is up to date.
     """
     code = [root / "mlp_core.py", *sorted((root / "dlia_a2").glob("*.py"))]
     rules = {
@@ -156,7 +220,18 @@ def stale_outputs(build: Path, config: str, root: Path = ROOT) -> list[str]:
 
 
 def build_seconds(notebooks: dict[str, dict]) -> dict[str, float]:
-    """Wall time of each executed notebook (papermill's record), in seconds."""
+    """Wall time of each executed notebook, as papermill recorded it.
+
+    Parameters
+    ----------
+    notebooks : dict
+        Executed notebooks (parsed JSON) by name.
+
+    Returns
+    -------
+    dict
+        Seconds by name, to 0.1 s; 0.0 where papermill recorded none.
+    """
     return {
         name: round(float(nb.get("metadata", {}).get("papermill", {}).get("duration") or 0.0), 1)
         for name, nb in notebooks.items()
