@@ -145,7 +145,7 @@ bench: $(VENV)/.bench-installed data
 # is older than its sources: it does not build the report itself, so that
 # what is handed in is exactly what was looked at.
 handin: $(STAMP)
-	$(PY) report/handin.py make $(OUT)
+	$(PY) report/handin.py $(OUT)
 
 # Checks the manifest, the notebooks and parameters against the bundle's
 # commit, then rebuilds the report from the bundle's own source in a
@@ -153,7 +153,7 @@ handin: $(STAMP)
 # threads) and compares every value of its metrics.json files.
 verify: $(STAMP)
 	@test -n "$(HANDIN)" || { echo "usage: make verify HANDIN=path/to/handin.zip"; exit 2; }
-	$(PY) report/handin.py verify $(HANDIN) --venv $(VENV)
+	$(PY) report/verify.py $(HANDIN) --venv $(VENV)
 
 lab: $(STAMP) data
 	$(VENV)/bin/jupyter lab notebooks

@@ -1,5 +1,5 @@
-"""make handin and make verify (report/handin.py), and the BLAS kernel facts
-they rest on (dlia_a2.environment).
+"""make handin and make verify (report/handin.py, verify.py, rebuild.py and
+compare.py), and the BLAS kernel facts they rest on (dlia_a2.environment).
 
 The quick tests work on small git repositories, folders and dicts they make
 themselves. The slow ones build the small report once, in a temporary
@@ -9,6 +9,7 @@ the bundle with the variable set to another kernel: "identical", because
 verify pins the kernel the bundle recorded.
 """
 
+import ast
 import json
 import os
 import shutil
@@ -18,14 +19,37 @@ import time
 import zipfile
 from pathlib import Path
 
-import handin
 import pytest
 
+import compare
+import handin
+import rebuild
+import verify
 from dlia_a2 import environment
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = ROOT / ".venv" / "bin" / "python"
 AVX512 = {"avx", "avx2", "fma", "avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"}
+
+
+# --- the modules --------------------------------------------------------------------
+
+
+def imported_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return names | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+
+
+def test_handin_modules_import_one_way():
+    """handin (make) <- compare (the verdict), rebuild <- verify (the check); the build imports none."""
+    report = ROOT / "report"
+    assert not imported_names(report / "handin.py") & {"compare", "rebuild", "verify"}
+    assert not imported_names(report / "compare.py") & {"rebuild", "verify"}
+    assert not imported_names(report / "rebuild.py") & {"compare", "verify"}
+    assert {"handin", "compare", "rebuild"} <= imported_names(report / "verify.py")
+    for script in report.glob("report_*.py"):
+        assert not imported_names(script) & {"handin", "compare", "rebuild", "verify"}, script.name
 
 
 # --- the kernels ------------------------------------------------------------------
@@ -111,6 +135,8 @@ def test_build_inputs_are_what_the_build_reads():
         assert handin.is_build_input(path), path
     for path in ("README.md", "tests/test_handin.py", "bench/bench.py", "report/handin.py", "dlia_a2x"):
         assert not handin.is_build_input(path), path
+    for path in ("report/compare.py", "report/rebuild.py", "report/verify.py"):  # the hand-in's other scripts
+        assert not handin.is_build_input(path), path
 
 
 def test_git_changes_lists_changed_and_untracked_paths(repo):
@@ -161,7 +187,8 @@ def test_a_report_older_than_its_sources_is_stale(tmp_path):
         (root / d).mkdir(parents=True)
     build.mkdir()
     sources = [root / "mlp_core.py", root / "dlia_a2" / "files.py", root / "report" / "report_build.py"]
-    sources += [root / "report" / "handin.py"]  # not read by the build: never makes it stale
+    hand_in = [root / "report" / name for name in ("handin.py", "compare.py", "rebuild.py", "verify.py")]
+    sources += hand_in  # not read by the build: never makes it stale
     for nb in handin.NOTEBOOKS:
         sources += [root / "notebooks" / f"{nb}.ipynb", root / "report" / "config" / "small" / f"{nb}.yaml"]
     for p in sources:
@@ -173,7 +200,8 @@ def test_a_report_older_than_its_sources_is_stale(tmp_path):
     assert handin.stale_outputs(build, "small", root) == []
     os.utime(root / "report" / "config" / "small" / "2_one_layer.yaml", (3000, 3000))
     os.utime(root / "report" / "report_build.py", (3000, 3000))
-    os.utime(root / "report" / "handin.py", (4000, 4000))
+    for p in hand_in:
+        os.utime(p, (4000, 4000))
     stale = handin.stale_outputs(build, "small", root)
     assert len(stale) == 2
     assert stale[0].endswith("2_one_layer.ipynb is older than report/config/small/2_one_layer.yaml")
@@ -220,25 +248,25 @@ def metrics(**nb3):
 )
 def test_tolerance_is_the_reports_own_spread(key, allowed):
     m = metrics(test_errors=120, chosen_label="784-100-10", parameters={"learning_rate": 0.1}, mean_abs_weight=0.5)
-    assert handin.tolerance(key, m) == pytest.approx(allowed)
+    assert compare.tolerance(key, m) == pytest.approx(allowed)
 
 
 def test_verdicts():
     a = metrics(test_errors=120)
-    assert handin.compare(a, json.loads(json.dumps(a))) == []
-    assert handin.verdict([]) == "identical"
-    assert handin.verdict([], kernel_pinned=False) == "consistent"
+    assert compare.compare(a, json.loads(json.dumps(a))) == []
+    assert compare.verdict([]) == "identical"
+    assert compare.verdict([], kernel_pinned=False) == "consistent"
     b = json.loads(json.dumps(a))
     b["notebooks"]["2_one_layer"]["test_accuracy"] = 0.9219  # 0.0019 <= 0.002
     b["notebooks"]["1_partial_derivatives"]["max_rel_error_formula_vs_fd"] = 8.24e-8
-    d = handin.compare(a, b)
+    d = compare.compare(a, b)
     assert [x.key for x in d] == ["1_partial_derivatives/max_rel_error_formula_vs_fd", "2_one_layer/test_accuracy"]
-    assert handin.verdict(d) == "consistent"
+    assert compare.verdict(d) == "consistent"
     b["notebooks"]["3_multilayer"]["test_errors"] = 141  # 21 images > 20
     b["notebooks"]["3_multilayer"]["chosen_label"] = "new"  # a key the bundle lacks
-    d = handin.compare(a, b)
-    assert handin.verdict(d) == "differs"
-    table = handin.difference_table(d)
+    d = compare.compare(a, b)
+    assert compare.verdict(d) == "differs"
+    table = compare.difference_table(d)
     assert "BEYOND" in table and "3_multilayer/test_errors" in table and "(missing)" in table
     # the largest excess over its tolerance comes first
     assert table.splitlines()[1].split()[0] == "3_multilayer/chosen_label"
@@ -270,7 +298,7 @@ def test_judge_gives_the_verdict_and_its_exit_status(tmp_path, kernel, numpy, ch
     rebuilt = json.loads(json.dumps(bundle))
     rebuilt["notebooks"]["2_one_layer"]["test_accuracy"] += change
     lines = []
-    status = handin.judge(
+    status = compare.judge(
         fake_build(tmp_path / "bundle", bundle, "Haswell"),
         fake_build(tmp_path / "rebuilt", rebuilt, kernel, numpy),
         json.loads((tmp_path / "bundle" / "environment.json").read_text()),
@@ -293,9 +321,9 @@ RECORDED = {
 
 
 def test_rebuild_environment_pins_the_recorded_kernel_and_threads(tmp_path, monkeypatch):
-    monkeypatch.setattr(handin, "kernel_runs_here", lambda kernel: True)
+    monkeypatch.setattr(rebuild, "kernel_runs_here", lambda kernel: True)
     base = {"OPENBLAS_CORETYPE": "SkylakeX", "DLIA_DASK_SCHEDULER": "tcp://x:1", "MAKEFLAGS": "-j", "PYTHONPATH": "/a"}
-    env, notes = handin.rebuild_environment(RECORDED, tmp_path, base)
+    env, notes = rebuild.rebuild_environment(RECORDED, tmp_path, base)
     assert (
         env["OPENBLAS_CORETYPE"] == "Haswell" and env["OPENBLAS_NUM_THREADS"] == "2" and env["OMP_NUM_THREADS"] == "2"
     )
@@ -305,8 +333,8 @@ def test_rebuild_environment_pins_the_recorded_kernel_and_threads(tmp_path, monk
 
 
 def test_rebuild_environment_says_when_this_cpu_cannot_run_the_kernel(tmp_path, monkeypatch):
-    monkeypatch.setattr(handin, "kernel_runs_here", lambda kernel: False)
-    env, notes = handin.rebuild_environment(RECORDED, tmp_path, {"OPENBLAS_CORETYPE": "Haswell"})
+    monkeypatch.setattr(rebuild, "kernel_runs_here", lambda kernel: False)
+    env, notes = rebuild.rebuild_environment(RECORDED, tmp_path, {"OPENBLAS_CORETYPE": "Haswell"})
     assert "OPENBLAS_CORETYPE" not in env  # forcing it would end in an illegal instruction
     assert any("cannot run the recorded kernel Haswell" in n for n in notes)
 
@@ -316,8 +344,8 @@ def test_the_rebuild_imports_the_bundles_code_not_this_checkouts(tmp_path):
     (source / "dlia_a2").mkdir(parents=True)
     (source / "dlia_a2" / "__init__.py").write_text("")
     (source / "mlp_core.py").write_text("")
-    env, _ = handin.rebuild_environment({}, source)
-    where = handin.imported_from(env, PY, tmp_path)
+    env, _ = rebuild.rebuild_environment({}, source)
+    where = rebuild.imported_from(env, PY, tmp_path)
     assert where == {"dlia_a2": str(source / "dlia_a2" / "__init__.py"), "mlp_core": str(source / "mlp_core.py")}
 
 
@@ -328,16 +356,16 @@ def test_verify_refuses_what_is_not_a_bundle(tmp_path):
     junk = tmp_path / "junk.zip"
     junk.write_text("not a zip")
     with pytest.raises(handin.HandinError, match="not a zip file"):
-        handin.unpack(junk, tmp_path / "a")
+        verify.unpack(junk, tmp_path / "a")
     with zipfile.ZipFile(tmp_path / "empty.zip", "w") as z:
         z.writestr("report.pdf", b"%PDF")
     with pytest.raises(handin.HandinError, match="has no MANIFEST.json"):
-        handin.unpack(tmp_path / "empty.zip", tmp_path / "b")
+        verify.unpack(tmp_path / "empty.zip", tmp_path / "b")
     with zipfile.ZipFile(tmp_path / "evil.zip", "w") as z:
         z.writestr("../outside", b"")
         z.writestr("MANIFEST.json", b"{}")
     with pytest.raises(handin.HandinError, match="paths outside its folder"):
-        handin.unpack(tmp_path / "evil.zip", tmp_path / "c")
+        verify.unpack(tmp_path / "evil.zip", tmp_path / "c")
     assert not (tmp_path / "outside").exists()
 
 
@@ -403,7 +431,7 @@ def verified(handed_in, tmp_path_factory):
     other = "SkylakeX" if environment.kernel_runs_here("SkylakeX") else "Sandybridge"
     t = time.perf_counter()
     r = subprocess.run(
-        [str(PY), "report/handin.py", "verify", str(bundle), "--workdir", str(workdir), "--venv", ".venv"],
+        [str(PY), "report/verify.py", str(bundle), "--workdir", str(workdir), "--venv", ".venv"],
         cwd=ROOT,
         env=_clean_env(OPENBLAS_CORETYPE=other),
         capture_output=True,
@@ -452,8 +480,8 @@ def test_a_forged_number_is_caught_by_the_rebuild(verified):
     bundle = json.loads((workdir / "metrics.json").read_text())
     rebuilt = json.loads((workdir / "rebuilt" / "metrics.json").read_text())
     bundle["notebooks"]["3_multilayer"]["seed_mean"] += 0.05
-    d = handin.compare(bundle, rebuilt)
-    assert handin.verdict(d) == "differs" and [x.key for x in d] == ["3_multilayer/seed_mean"]
+    d = compare.compare(bundle, rebuilt)
+    assert compare.verdict(d) == "differs" and [x.key for x in d] == ["3_multilayer/seed_mean"]
 
 
 def tampered(bundle: Path, out: Path, name: str, change) -> Path:

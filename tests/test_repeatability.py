@@ -6,7 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from handin import flatten
+
+from compare import flatten
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "report" / "build" / "mnist-small"
