@@ -82,7 +82,7 @@ $(OUT)/.parameters-checked: $(PARAMS) $(CODE) | $(STAMP)
 $(OUT)/%.ipynb: notebooks/%.ipynb report/config/$(CONFIG)/%.yaml $(CODE) | $(STAMP) data $(OUT)/.parameters-checked
 	$(BUILD) run $< --params report/config/$(CONFIG)/$*.yaml --dataset $(DATASET) --output $@
 
-$(HTML): $(EXECUTED) $(MATHJAX) $(TEMPLATE) $(wildcard report/*.py) $(CODE)
+$(HTML): $(EXECUTED) $(MATHJAX) $(TEMPLATE) $(wildcard report/report_*.py) $(CODE)
 	$(BUILD) render $(EXECUTED) --html $@ --dataset $(DATASET) \
 	  --config-name $(CONFIG) --params $(PARAMS)
 
