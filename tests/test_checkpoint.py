@@ -128,12 +128,14 @@ def test_killed_training_resumes_bit_identical(tmp_path, how):
     run = lambda *a: subprocess.Popen(
         [sys.executable, str(script), *map(str, a)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    # the uninterrupted run
-    ref = run(tmp_path / "ref-ckpt", tmp_path / "ref.npz", 6)
+    # the uninterrupted run: long enough (20 epochs of 188 steps) that the
+    # stop below, sent after the second epoch's checkpoint, finds it running;
+    # with 6 epochs the child once finished first on a busy machine
+    ref = run(tmp_path / "ref-ckpt", tmp_path / "ref.npz", 20)
     assert ref.wait(timeout=300) == 0, ref.stderr.read()
     # the same run, stopped part-way once a few checkpoints were written
     ckpt = tmp_path / "ckpt.npz"
-    child = run(ckpt, tmp_path / "out.npz", 6)
+    child = run(ckpt, tmp_path / "out.npz", 20)
     deadline = time.time() + 120
 
     def saved_iteration():  # the npz is authoritative; it is replaced atomically
@@ -148,10 +150,10 @@ def test_killed_training_resumes_bit_identical(tmp_path, how):
     if how == signal.SIGINT:
         assert "interrupted; run again to resume" in err
     stopped_at = saved_iteration()
-    assert stopped_at < 6 * 188
+    assert stopped_at < 20 * 188
     assert not (tmp_path / "out.npz").exists()
     # resume
-    again = run(ckpt, tmp_path / "out.npz", 6)
+    again = run(ckpt, tmp_path / "out.npz", 20)
     err = again.communicate(timeout=300)[1]
     assert again.returncode == 0, err
     assert f"resuming from {ckpt} at iteration {stopped_at}" in err
