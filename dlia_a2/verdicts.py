@@ -9,6 +9,7 @@ thresholds behind the words are named once, below.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from dlia_a2.prose import dataset as prose_dataset
@@ -29,6 +30,8 @@ BARELY_POINTS = 0.2
 NEAR_CERTAIN = 0.99995
 # two accuracies closer than this many standard errors cannot be told apart
 SEPARATING_STANDARD_ERRORS = 2
+# ... as the prose spells it
+_STANDARD_ERRORS_WORD = {1: "one", 2: "two", 3: "three"}.get(SEPARATING_STANDARD_ERRORS, "several")
 # what a comparison of grid values says when the grid holds fewer than two
 NOT_COMPARED = "this grid has fewer than two values with a finished run to compare"
 
@@ -68,10 +71,14 @@ def accuracy_change(points: float) -> str:
     """A change of test accuracy of ``points`` percentage points, as a verb
     phrase: ``"does not move"``, ``"barely moves (+0.05 points)"`` below
     :data:`BARELY_POINTS`, else ``"rises by 0.40 points"`` or
-    ``"falls by 1.16 points"``."""
+    ``"falls by 1.16 points"``. The size is judged as printed (to 0.01
+    points), so a phrase never calls "barely" what it prints as 0.20."""
+    if not math.isfinite(points):
+        raise ValueError(f"points must be a finite number, got {points}")
     if points == 0:
         return "does not move"
-    if abs(points) < BARELY_POINTS:
+    shown = round(points, 2)
+    if abs(shown) < BARELY_POINTS:
         return f"barely moves ({points:+.2f} points)"
     return f"{'rises' if points > 0 else 'falls'} by {abs(points):.2f} points"
 
@@ -172,9 +179,9 @@ def claim(faster: int, lower: int, of: int) -> str:
         return f"the claim cannot be tested: {NOT_COMPARED}"
     if 2 * faster > of and 2 * lower > of:
         return "the claim holds"
-    if 2 * faster == of or 2 * lower == of:
-        return "the data is split evenly and neither bears the claim out nor refutes it"
-    return "the data does not bear the claim out"
+    if 2 * faster < of or 2 * lower < of:  # either half of the claim fails by majority
+        return "the data does not bear the claim out"
+    return "the data is split evenly and neither bears the claim out nor refutes it"
 
 
 def best_lr_listing(best_lr_by_batch: Sequence[Sequence]) -> str:
@@ -244,8 +251,8 @@ def separable(gap: float, standard_error: float, what: str = "these two") -> str
     if gap == 0:
         return f"zero: a tie, and the validation set cannot tell {what} apart"
     if gap < SEPARATING_STANDARD_ERRORS * standard_error:
-        return f"less than two standard errors, so the validation set cannot tell {what} apart"
-    return f"two standard errors or more, so the validation set tells {what} apart"
+        return f"less than {_STANDARD_ERRORS_WORD} standard errors, so the validation set cannot tell {what} apart"
+    return f"{_STANDARD_ERRORS_WORD} standard errors or more, so the validation set tells {what} apart"
 
 
 def monitors(m: Mapping) -> str:
@@ -258,7 +265,7 @@ def monitors(m: Mapping) -> str:
             f"the validation loss would have chosen the same epoch in each of the {of} runs, "
             "so here the choice of score changes nothing"
         )
-    parts = [f"an earlier epoch in {m['later']}"]
+    parts = [f"an earlier epoch in {m['later']}"] if m["later"] else []
     if m["same"]:
         parts.append(f"the same epoch in {m['same']}")
     if m["earlier"]:
@@ -304,10 +311,13 @@ def regularisation(study: Mapping, dataset: str) -> dict:
 
 def against_range(value: float, low: float, high: float) -> str:
     """Where ``value`` lies against a published range ``low``–``high``."""
-    if value < low:
-        return f"stays {100 * (low - value):.2f} points below that range"
-    if value > high:
-        return f"lies {100 * (value - high):.2f} points above that range"
+    below, above = round(100 * (low - value), 2), round(100 * (value - high), 2)  # as printed
+    if below > 0:
+        return f"stays {below:.2f} points below that range"
+    if above > 0:
+        return f"lies {above:.2f} points above that range"
+    if value < low or value > high:
+        return "lies at the edge of that range (less than 0.01 points outside it)"
     return "lies within that range"
 
 
@@ -323,18 +333,24 @@ def optimizer_ranking(val_accuracy: Mapping[str, float], standard_error: float) 
     (first, a), (second, b) = ranked[0], ranked[1]
     worst = ranked[-1][1]
     tied = [n for n, v in ranked if v == a]
+    k = _STANDARD_ERRORS_WORD
+    if len(tied) == len(ranked):
+        return f"all {len(ranked)} tie at {pct(a)}: at this budget they cannot be told apart"
     if len(tied) > 1:
         lead = f"{listing(tied)} tie for the highest validation accuracy ({pct(a)})"
+        b = ranked[len(tied)][1]  # the next below the tie
     else:
         lead = f"{first} has the highest validation accuracy ({pct(a)})"
     if a - worst < SEPARATING_STANDARD_ERRORS * standard_error:
-        return f"{lead}, but all {len(ranked)} lie within two standard errors: at this budget they cannot be told apart"
-    if a - b < SEPARATING_STANDARD_ERRORS * standard_error:
+        return f"{lead}, but all {len(ranked)} lie within {k} standard errors: at this budget they cannot be told apart"
+    if len(tied) == 1 and a - b < SEPARATING_STANDARD_ERRORS * standard_error:
         return (
-            f"{lead}, but {first} and {second} lie within two standard errors: "
+            f"{lead}, but {first} and {second} lie within {k} standard errors: "
             "at this budget the validation set cannot tell them apart"
         )
-    return f"{lead}, two standard errors or more ahead of the next"
+    if a - b < SEPARATING_STANDARD_ERRORS * standard_error:
+        return f"{lead}, but the next lies within {k} standard errors of them"
+    return f"{lead}, {k} standard errors or more ahead of the next"
 
 
 def confidence(p_min: float) -> str:

@@ -227,3 +227,44 @@ def test_most_confused_names_one_pair_or_calls_the_tie():
     assert text.startswith("the most frequent confusions tie at 7 images each:")
     assert text.endswith("a true 4 taken for a 9, a true 7 taken for a 2 and a true 3 taken for a 5")
     assert "no confusion" in v.most_confused([], names)
+
+
+# --- edges a review found --------------------------------------------------------
+
+
+def test_claim_is_not_called_even_when_one_half_fails_by_majority():
+    """claim(2, 0, 4) once read "split evenly", though "ends lower" failed in
+    all 4 comparisons."""
+    assert v.claim(2, 0, 4) == "the data does not bear the claim out"
+    assert v.claim(0, 2, 4) == "the data does not bear the claim out"
+    assert "split evenly" in v.claim(2, 2, 4) and "split evenly" in v.claim(3, 2, 4)
+
+
+def test_monitors_leave_out_a_count_of_zero():
+    m = {"later": 0, "same": 2, "earlier": 1, "of": 3, "test_accuracy_gain_points": {"mean": 0, "min": 0, "max": 0}}
+    text = v.monitors(m)
+    assert "in 0" not in text and "the same epoch in 2 and a later one in 1" in text
+
+
+def test_optimizer_ranking_with_no_standard_error_never_puts_a_tie_ahead_of_itself():
+    tie = v.optimizer_ranking({"sgd": 1.0, "adam": 1.0, "momentum": 0.9}, 0.0)
+    assert tie.startswith("sgd and adam tie") and "ahead of the next" in tie
+    close = v.optimizer_ranking({"sgd": 0.99, "adam": 0.99, "momentum": 0.985}, 0.005)
+    assert close.startswith("sgd and adam tie") and "within two standard errors" in close
+    assert (
+        v.optimizer_ranking({"sgd": 1.0, "adam": 1.0}, 0.0)
+        == "all 2 tie at 100.00%: at this budget they cannot be told apart"
+    )
+
+
+def test_accuracy_change_judges_the_size_as_printed_and_refuses_nan():
+    assert v.accuracy_change(0.199) == "rises by 0.20 points"  # printed as 0.20, so not "barely"
+    assert v.accuracy_change(0.194) == "barely moves (+0.19 points)"
+    with pytest.raises(ValueError, match="finite"):
+        v.accuracy_change(float("nan"))
+
+
+def test_against_range_never_prints_zero_points_outside():
+    assert v.against_range(0.98799, 0.988, 0.990) == "lies at the edge of that range (less than 0.01 points outside it)"
+    assert v.against_range(0.985, 0.988, 0.990) == "stays 0.30 points below that range"
+    assert v.against_range(0.989, 0.988, 0.990) == "lies within that range"
