@@ -37,6 +37,8 @@ def whole_number(name: str, value, at_least: int | None = None) -> int:
     ValueError
         When it is below ``at_least``.
     """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a whole number, not {value!r}: True and False are not counts")
     if not is_whole(value):
         raise TypeError(
             f"{name} must be a whole number, got {value!r} ({type(value).__name__}); write it without a decimal point"

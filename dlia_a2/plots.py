@@ -196,7 +196,7 @@ def heatmap(
 DIAGONAL_GREY = "#d9d9d9"
 
 
-def confusion_matrix(cm: np.ndarray, class_names: Sequence[str]) -> Figure:
+def confusion_figure(cm: np.ndarray, class_names: Sequence[str]) -> Figure:
     """Counts of (true class, predicted class): the errors carry the colour
     scale, the diagonal (the correct answers) is drawn on grey
     (:data:`DIAGONAL_GREY`) so that it does not."""
@@ -223,7 +223,7 @@ def confusion_matrix(cm: np.ndarray, class_names: Sequence[str]) -> Figure:
 
 
 def confusion_caption(network: str, n_images: int) -> str:
-    """The caption of :func:`confusion_matrix`, true to what it draws."""
+    """The caption of :func:`confusion_figure`, true to what it draws."""
     return (
         f"Confusion matrix of {network} on the {n_images:,} test images (rows: true class; columns: predicted). "
         "The diagonal, on grey, counts the correct answers; the colour of the other cells shows the errors."

@@ -73,7 +73,7 @@ def test_regularisation_caption_refuses_three_panels():
 
 def test_confusion_caption_grey_diagonal_is_drawn():
     cm = np.array([[50, 2, 1], [3, 40, 7], [0, 7, 45]])
-    fig = plots.confusion_matrix(cm, ["a", "b", "c"])
+    fig = plots.confusion_figure(cm, ["a", "b", "c"])
     caption = plots.confusion_caption("the chosen network", 147)
     assert "grey" in caption and false_claims(fig, caption) == []
     greys = [p for p in panels(fig)[0].patches if is_grey(p.get_facecolor())]

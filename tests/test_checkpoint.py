@@ -175,8 +175,9 @@ def test_checkpoint_from_another_blas_thread_count_is_not_resumed(tmp_path):
 
 
 def test_fingerprint_changes_with_the_seed():
-    """The checkpoint paths of notebook 3 carry no seed: only the fingerprint
-    keeps a run with another seed from resuming this one."""
+    """The seed is in every run's checkpoint name (``jobs.Run``), and in the
+    fingerprint too, so that a checkpoint moved or named by hand is still
+    not resumed by a run with another seed."""
     X, y = data()
     cfg = TrainConfig(layer_sizes=(30, 5), epochs=1)
     assert ck.fingerprint(X, y, cfg, 0) != ck.fingerprint(X, y, cfg, 1)

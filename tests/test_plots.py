@@ -20,7 +20,7 @@ def heat_maps(names):
     rng = np.random.default_rng(0)
     cm = rng.integers(0, 40, (10, 10))
     np.fill_diagonal(cm, 900)
-    yield plots.confusion_matrix(cm, names)
+    yield plots.confusion_figure(cm, names)
     yield plots.heatmap(rng.uniform(-1, 1, (10, 10)), names, names, cmap="RdBu_r", centred=True)
     yield plots.heatmap(rng.uniform(0.9, 1, (4, 3)), [0.02, 0.05, 0.1, 0.2], [32, 64, 128], fmt="{:.4f}")
     yield plots.weight_filters(rng.standard_normal((10, 784)), names)
@@ -108,11 +108,11 @@ def test_long_class_names_are_slanted_short_ones_upright():
     assert all(t.get_rotation() == 0 for t in fig.axes[0].get_xticklabels())
 
 
-def test_confusion_matrix_writes_each_count_once():
+def test_confusion_figure_writes_each_count_once():
     """One text per cell: nothing (such as the dash of a missing value) drawn
     under the diagonal counts."""
     cm = np.arange(100).reshape(10, 10) + 1
-    fig = plots.confusion_matrix(cm, DIGITS)
+    fig = plots.confusion_figure(cm, DIGITS)
     texts = [(round(t.get_position()[0]), round(t.get_position()[1]), t.get_text()) for t in fig.axes[0].texts]
     cells = [(x, y) for x, y, _ in texts]
     assert len(cells) == len(set(cells)) == 100

@@ -94,3 +94,12 @@ def test_rng_must_be_a_generator():
     X, y = good()
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         training.train(X, y, TrainConfig(**CFG), 42)
+
+
+def test_a_bool_count_is_refused_as_a_bool_not_as_a_decimal():
+    from dlia_a2.checks import whole_number
+
+    with pytest.raises(TypeError, match="True and False are not counts"):
+        whole_number("epochs", True)
+    with pytest.raises(TypeError, match="without a decimal point"):
+        whole_number("epochs", 2.0)
