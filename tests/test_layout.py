@@ -40,9 +40,28 @@ ORDER = [
 ]
 
 
+# the build's scripts in report/, lowest first: each may import the package and
+# the scripts before it; the hand-in's scripts come last, and nothing in the
+# build imports them
+REPORT_ORDER = [
+    "report_run",
+    "report_merge",
+    "report_appendix",
+    "report_render",
+    "report_readme",
+    "report_build",
+    "handin",
+    "compare",
+    "rebuild",
+    "verify",
+]
+
+
 def imported_modules(path: Path) -> set[str]:
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:  # the orders below could not see it
+            raise AssertionError(f"{path.name}: a relative import, from {'.' * node.level}{node.module or ''}")
         if isinstance(node, ast.Import):
             names.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -66,6 +85,14 @@ def test_package_imports_only_downwards():
         assert ours <= allowed, f"dlia_a2.{name} imports {sorted(ours - allowed)}, which sit above it"
         reports = {p.stem for p in (ROOT / "report").glob("*.py")}
         assert not imported_modules(ROOT / "dlia_a2" / f"{name}.py") & reports, f"dlia_a2.{name} imports the build"
+
+
+def test_report_scripts_import_only_downwards():
+    scripts = sorted(p.stem for p in (ROOT / "report").glob("*.py"))
+    assert scripts == sorted(REPORT_ORDER), "add new report scripts to REPORT_ORDER"
+    for i, name in enumerate(REPORT_ORDER):
+        ours = imported_modules(ROOT / "report" / f"{name}.py") & set(REPORT_ORDER)
+        assert ours <= set(REPORT_ORDER[:i]), f"report/{name}.py imports {sorted(ours - set(REPORT_ORDER[:i]))}"
 
 
 def test_package_map_lists_every_module_in_order():
