@@ -13,6 +13,12 @@ def is_whole(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
+def is_real(value) -> bool:
+    """Whether ``value`` is a real number: a Python or NumPy integer or float,
+    and not a bool. Finite or not is the caller's to say."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
 def whole_number(name: str, value, at_least: int | None = None) -> int:
     """``value`` as an ``int``, or a clear error.
 

@@ -8,10 +8,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
-import numpy as np
-
 import mlp_core as mc
-from dlia_a2.checks import whole_number
+from dlia_a2.checks import is_real, whole_number
 from dlia_a2.optimizers import (
     OPTIMIZERS,
     Optimizer,
@@ -84,7 +82,7 @@ class TrainConfig:
         whole_number("eval_every (0: at epoch ends only)", self.eval_every, at_least=0)
         for name in ("momentum", "beta1", "beta2", "dropout", "input_dropout"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            if not is_real(value):
                 raise TypeError(f"{name} must be a number in [0, 1), got {value!r} ({type(value).__name__})")
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {value}")

@@ -27,6 +27,7 @@ import numpy as np
 
 import mlp_core as mc
 from dlia_a2 import blas
+from dlia_a2.checks import is_real
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
 
@@ -218,7 +219,7 @@ def make_optimizer(name: str, learning_rate: float, **options) -> Optimizer:
 
 def check_learning_rate(learning_rate) -> None:
     """Refuse anything but a positive, finite number."""
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float, np.floating)):
+    if not is_real(learning_rate):
         raise TypeError(f"learning_rate must be a number, got {learning_rate!r}")
     if not math.isfinite(learning_rate) or learning_rate <= 0:
         raise ValueError(f"learning_rate must be a positive finite number such as 0.05, got {learning_rate}")
@@ -226,7 +227,7 @@ def check_learning_rate(learning_rate) -> None:
 
 def check_weight_decay(weight_decay) -> None:
     """Refuse anything but a finite number >= 0."""
-    if isinstance(weight_decay, bool) or not isinstance(weight_decay, (int, float, np.floating)):
+    if not is_real(weight_decay):
         raise TypeError(f"weight_decay must be a number, got {weight_decay!r}")
     if not math.isfinite(weight_decay) or weight_decay < 0:
         raise ValueError(f"weight_decay must be zero (none) or a positive number such as 1e-4, got {weight_decay}")

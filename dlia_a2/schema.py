@@ -16,10 +16,9 @@ import math
 import re
 from collections.abc import Iterable
 
-import numpy as np
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
-from dlia_a2.checks import is_whole
+from dlia_a2.checks import is_real, is_whole
 
 PORT_MAX = 65_535
 
@@ -29,11 +28,7 @@ def _is_whole(checker, value) -> bool:
 
 
 def _is_number(checker, value) -> bool:
-    return (
-        isinstance(value, (int, float, np.integer, np.floating))
-        and not isinstance(value, (bool, np.bool_))
-        and math.isfinite(value)
-    )
+    return is_real(value) and math.isfinite(value)
 
 
 def _increasing(validator, increasing, instance, schema):

@@ -103,3 +103,13 @@ def test_a_bool_count_is_refused_as_a_bool_not_as_a_decimal():
         whole_number("epochs", True)
     with pytest.raises(TypeError, match="without a decimal point"):
         whole_number("epochs", 2.0)
+
+
+def test_a_numpy_integer_is_a_number_wherever_a_rate_is_checked():
+    """optimizers refused np.int64(1) as "not a number" while the schema
+    took it: one definition now (checks.is_real)."""
+    from dlia_a2.config import TrainConfig
+
+    assert TrainConfig(learning_rate=np.int64(1), momentum=np.float32(0.5)).learning_rate == 1
+    with pytest.raises(TypeError, match="learning_rate must be a number"):
+        TrainConfig(learning_rate=True)
