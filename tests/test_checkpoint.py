@@ -125,12 +125,19 @@ CHILD = textwrap.dedent("""
 def test_killed_training_resumes_bit_identical(tmp_path, how):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
+    # A shell that starts a job in the background without job control (a CI
+    # runner may) makes it ignore SIGINT, and so its children; Python then
+    # installs no KeyboardInterrupt handler and the "Ctrl-C" below was lost.
+    # The child gets SIGINT's default back, as under a terminal.
     run = lambda *a: subprocess.Popen(
-        [sys.executable, str(script), *map(str, a)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(script), *map(str, a)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     # the uninterrupted run: long enough (20 epochs of 188 steps) that the
-    # stop below, sent after the second epoch's checkpoint, finds it running;
-    # with 6 epochs the child once finished first on a busy machine
+    # stop below, sent after the second epoch's checkpoint, finds it running
     ref = run(tmp_path / "ref-ckpt", tmp_path / "ref.npz", 20)
     assert ref.wait(timeout=300) == 0, ref.stderr.read()
     # the same run, stopped part-way once a few checkpoints were written
