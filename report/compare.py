@@ -1,19 +1,28 @@
-"""Compare a rebuilt report's metrics with a hand-in's, and judge the rebuild.
+"""Compare a rebuilt report's metrics with a hand-in's, check the handed-in report against them, and judge.
 
 Every value of the notebooks' ``metrics.json`` files is compared, flattened
 to one key per leaf; a value that differs is a :class:`Difference`, allowed
 to move by its :func:`tolerance` (the spread the report itself gives for
 that quantity). :func:`verdict` names the outcome, "identical",
 "consistent" or "differs", and :func:`judge` prints it for
-``report/verify.py``. Nothing here unpacks or rebuilds anything: it reads
-``metrics.json`` and ``environment.json`` files and dicts.
+``report/verify.py``. A string is judged with its numbers masked
+(:func:`mask_numbers`): the numbers a verdict phrase quotes are judged where
+``metrics.json`` records them as numbers. :func:`unknown_percentages` checks
+that the report itself prints only values of its ``metrics.json`` (for
+``make verify`` and ``tests/test_report.py``). Nothing here unpacks or
+rebuilds anything: it reads the report, ``metrics.json`` and
+``environment.json`` files and dicts.
 """
 
 from __future__ import annotations
 
+import html as htmlmod
 import json
 import math
+import re
+import shutil
 import statistics
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +64,17 @@ def flatten(tree: object, prefix: str = "") -> dict[str, object]:
 # against finite differences is below this (its ``formulas_hold``)
 GRADIENT_CHECK_THRESHOLD = 1e-6
 
+# the smallest standard deviation of the test accuracy over seeds that the
+# tolerances rest on: 0.01 percentage points, the last digit the report prints
+# of a percentage (and one test image in 10,000). Seeds that all end at the
+# same accuracy (a tiny configuration, or one seed) would otherwise make every
+# tolerance 0 and any last-bit change "differs".
+ACCURACY_SD_FLOOR = 1e-4
+
+# likewise for the standard deviation of the test loss over the seeds of the
+# regularisation study: a change in the fourth decimal of a loss
+LOSS_SD_FLOOR = 1e-4
+
 
 def tolerance(key: str, metrics: dict) -> float:
     """How far a value of the report may move between machines and still be
@@ -76,7 +96,10 @@ def tolerance(key: str, metrics: dict) -> float:
 
     Notes
     -----
-    - Parameters, configurations and texts (anything not a float): 0, exact.
+    - Parameters, configurations and texts (anything not a float): 0, exact;
+      but a text that differs only in the numbers it quotes is no difference
+      at all (:attr:`Difference.size`): those numbers are judged where they
+      are recorded as numbers.
     - Accuracies (any key naming an accuracy, the seeds' mean, min and max,
       and the min, max and value of an accuracy range): the standard deviation
       of the test accuracy over seeds, ``3_multilayer/seed_std``.
@@ -89,9 +112,12 @@ def tolerance(key: str, metrics: dict) -> float:
       :data:`GRADIENT_CHECK_THRESHOLD` (any two values that pass differ by less).
     - Any other float: the seeds' relative spread of the test accuracy
       (``seed_std / seed_mean``) of its size; the report gives no spread of its own.
+    - Where the seeds' standard deviation is below :data:`ACCURACY_SD_FLOOR`
+      (0 when every seed ends at the same accuracy, or there is one seed), that
+      floor stands in for it; the losses' likewise have :data:`LOSS_SD_FLOOR`.
     """
     nb3 = metrics.get("notebooks", {}).get("3_multilayer", {})
-    acc_sd = float(nb3.get("seed_std") or 0.0)
+    acc_sd = max(float(nb3.get("seed_std") or 0.0), ACCURACY_SD_FLOOR)
     notebook, _, path = key.partition("/")
     leaf = path.rsplit(".", 1)[-1].split("[")[0]
     value = flatten(metrics.get("notebooks", {}).get(notebook, {})).get(path)
@@ -111,7 +137,7 @@ def tolerance(key: str, metrics: dict) -> float:
     if "loss" in leaf:
         seeds = nb3.get("regularisation", {}).get("seeds", {})
         losses = [float(s["test_loss"]) for s in seeds.values() if "test_loss" in s]
-        return statistics.stdev(losses) if len(losses) > 1 else 0.0
+        return max(statistics.stdev(losses) if len(losses) > 1 else 0.0, LOSS_SD_FLOOR)
     mean = float(nb3.get("seed_mean") or 0.0)
     return abs(value) * acc_sd / mean if mean else 0.0
 
@@ -138,7 +164,12 @@ class Difference:
 
     @property
     def size(self) -> float:
-        """|bundle - rebuilt| for numbers, infinite otherwise."""
+        """|bundle - rebuilt| for numbers; 0 for two texts that differ only in
+        their numbers (:func:`mask_numbers`); infinite otherwise."""
+        if isinstance(self.bundle, str) and isinstance(self.rebuilt, str):
+            return 0.0 if mask_numbers(self.bundle) == mask_numbers(self.rebuilt) else math.inf
+        if isinstance(self.bundle, bool) or isinstance(self.rebuilt, bool):
+            return math.inf
         try:
             return abs(float(self.bundle) - float(self.rebuilt))
         except (TypeError, ValueError):
@@ -151,8 +182,37 @@ class Difference:
 
     @property
     def excess(self) -> float:
-        """How many times its tolerance the difference is (infinite for a tolerance of 0)."""
+        """How many times its tolerance the difference is (infinite for a
+        tolerance of 0, unless the difference is 0 too)."""
+        if not self.size:
+            return 0.0
         return self.size / self.allowed if self.allowed else math.inf
+
+
+# a number as a verdict phrase quotes it, standing alone: "1.16", "-0.5", "98.12" (of
+# "98.12%"), "6.8e-08", "784" and "32" (of "784-32-10"); not the digits of a word
+# such as "float32", which name a setting. A number a text quotes is recorded as a
+# number too (a choice such as the chosen architecture or class exactly, as a
+# parameter or an integer), and judged there.
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?!\w)")
+
+
+def mask_numbers(text: str) -> str:
+    """``text`` with every number in it replaced by ``#``.
+
+    Parameters
+    ----------
+    text : str
+        A text value of ``metrics.json``, such as a verdict phrase
+        ("falls by 1.16 points").
+
+    Returns
+    -------
+    str
+        The text with its numbers masked ("falls by # points"): two texts
+        with equal masks differ only in the numbers they quote.
+    """
+    return NUMBER.sub("#", text)
 
 
 # --- the comparison and its verdict ------------------------------------------------
@@ -251,6 +311,112 @@ def difference_table(differences: list[Difference], limit: int = 25) -> str:
     return "\n".join(lines)
 
 
+# --- the report against its metrics ---------------------------------------------------
+
+
+# a percentage as the report prints one, with two decimals: "98.36%"
+PERCENTAGE = re.compile(r"(?<![\d.])(\d{1,3}\.\d\d)%")
+
+
+def _numbers(tree: object):
+    if isinstance(tree, dict):
+        for v in tree.values():
+            yield from _numbers(v)
+    elif isinstance(tree, list):
+        for v in tree:
+            yield from _numbers(v)
+    elif isinstance(tree, (int, float)) and not isinstance(tree, bool):
+        yield tree
+
+
+def unknown_percentages(text: str, metrics: dict) -> tuple[set[str], set[str]]:
+    """The two-decimal percentages a report's text prints, and those of them
+    that are no value of its ``metrics.json``.
+
+    Parameters
+    ----------
+    text : str
+        The report's text: :func:`html_text` of ``report.html``, or
+        :func:`pdf_text` of ``report.pdf``.
+    metrics : dict
+        The build's combined ``metrics.json``.
+
+    Returns
+    -------
+    shown : set of str
+        Every percentage printed as ``98.36%``, without its sign ("98.36").
+    unknown : set of str
+        Those that are not ``f"{100 * value:.2f}"`` of any number of
+        ``metrics``: typed by hand, or edited after the build.
+    """
+    shown = set(PERCENTAGE.findall(text))
+    known = {f"{100 * v:.2f}" for v in _numbers(metrics)}
+    return shown, shown - known
+
+
+def html_text(page: str) -> str:
+    """The text a reader sees of an HTML report: without its scripts, styles,
+    tags (and so without the figures' base64 data), entities unescaped."""
+    page = re.sub(r"<(script|style)\b[^>]*>.*?</\1>", " ", page, flags=re.S | re.I)
+    return htmlmod.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def pdf_text(pdf: Path) -> str | None:
+    """The text of a PDF by ``pdftotext``, or None where it is not installed."""
+    if shutil.which("pdftotext") is None:
+        return None
+    r = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise ValueError(f"pdftotext cannot read {pdf}: {r.stderr.strip()[-300:]}")
+    return r.stdout
+
+
+def check_report(folder: Path, metrics: dict, say: Callable[[str], None]) -> list[str]:
+    """Whether a build's report prints only values of its metrics.
+
+    Parameters
+    ----------
+    folder : Path
+        A build folder (the unpacked bundle) holding ``report.html`` and,
+        where it was printed, ``report.pdf``.
+    metrics : dict
+        Its combined ``metrics.json``.
+    say : callable
+        Prints one line: what was checked, and that the PDF was not where
+        ``pdftotext`` is missing.
+
+    Returns
+    -------
+    list of str
+        One line per report file that prints a percentage no value of
+        ``metrics`` gives, or prints none at all; empty when all is well.
+    """
+    problems = []
+    texts = {"report.html": html_text((folder / "report.html").read_text(encoding="utf-8"))}
+    if (folder / "report.pdf").is_file():
+        try:
+            text = pdf_text(folder / "report.pdf")
+        except ValueError as e:
+            problems.append(str(e))
+        else:
+            if text is None:
+                say("[verify]    pdftotext is not installed: report.pdf's text is not checked (poppler-utils)")
+            else:
+                texts["report.pdf"] = text
+    for name, text in texts.items():
+        shown, unknown = unknown_percentages(text, metrics)
+        if not shown:
+            problems.append(f"{name} prints no percentage at all: it is not the report of these metrics")
+        elif unknown:
+            problems.append(
+                f"{name} prints {', '.join(p + '%' for p in sorted(unknown))}, "
+                "no value of its metrics.json (edited after the build?)"
+            )
+        else:
+            say(f"[verify]    {name}: each of its {len(shown)} percentages is a value of metrics.json")
+    return problems
+
+
 # --- the judgement on a rebuild ---------------------------------------------------
 
 
@@ -273,7 +439,10 @@ def judge(folder: Path, rebuilt: Path, environment: dict, say: Callable[[str], N
     -------
     int
         The exit status of ``make verify``: 0 identical or consistent,
-        1 differs, 2 when the rebuild's own ``metrics.json`` files disagree.
+        1 differs (a value beyond its tolerance, or a handed-in report that
+        prints a percentage none of the bundle's metrics gives:
+        :func:`check_report`), 2 when the rebuild's own ``metrics.json``
+        files disagree.
     """
     ran = json.loads((rebuilt / "environment.json").read_text())
     recorded_kernel, recorded_threads = openblas_kernel(environment.get("blas", []))
@@ -315,6 +484,13 @@ def judge(folder: Path, rebuilt: Path, environment: dict, say: Callable[[str], N
             + "; ".join(f"{d.key} {d.bundle} -> {d.rebuilt}" for d in beyond[:3])
         )
         return 1
+    # the metrics follow from the code: now the handed-in report must say what they say
+    problems = check_report(folder, bundle_metrics, say)
+    if problems:
+        say("[verify] differs: the handed-in report does not print its metrics:")
+        for p in problems:
+            say(f"  - {p}")
+        return 1
     if result == "consistent":
         say(
             "[verify] consistent: "
@@ -325,5 +501,8 @@ def judge(folder: Path, rebuilt: Path, environment: dict, say: Callable[[str], N
             )
         )
         return 0
-    say("[verify] identical: every value of the rebuilt metrics.json files equals the bundle's")
+    say(
+        "[verify] identical: every value of the rebuilt metrics.json files equals the bundle's, "
+        "and the report prints those values"
+    )
     return 0

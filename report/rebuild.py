@@ -36,7 +36,7 @@ def rebuild_environment(environment: dict, source: Path, base: dict | None = Non
     environment : dict
         The bundle's ``environment.json``, where the BLAS kernel and threads are read.
     source : Path
-        The bundle's source, from :func:`unpack_source`.
+        The bundle's source, from ``verify.unpack_source``.
     base : dict, optional
         The environment to start from; default this process's.
 

@@ -10,7 +10,9 @@ verify pins the kernel the bundle recorded.
 """
 
 import ast
+import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -272,6 +274,91 @@ def test_verdicts():
     assert table.splitlines()[1].split()[0] == "3_multilayer/chosen_label"
 
 
+def test_a_text_that_differs_only_in_its_numbers_follows_its_inputs():
+    """Verdict phrases quote numbers that metrics.json records as numbers too:
+    a last digit moved there is judged by the number, not by the phrase."""
+    assert compare.mask_numbers("falls by 1.16 points (98.12%), ends at 0.9950, 6.8e-08, before epoch 1.1.") == (
+        "falls by # points (#%), ends at #, #, before epoch #."
+    )
+    assert compare.mask_numbers("784-32-10 relu, float32") == "#-#-# relu, float32"  # a word keeps its digits
+    a = metrics(reading_verdict="falls by 1.16 points", test_errors=120)
+    b = json.loads(json.dumps(a))
+    b["notebooks"]["3_multilayer"]["reading_verdict"] = "falls by 1.17 points"
+    (d,) = compare.compare(a, b)
+    assert d.key == "3_multilayer/reading_verdict" and d.allowed == 0.0
+    assert d.size == 0.0 and d.within and d.excess == 0.0
+    assert compare.verdict([d]) == "consistent"
+    # any other change of the words still differs
+    b["notebooks"]["3_multilayer"]["reading_verdict"] = "rises by 1.17 points"
+    (d,) = compare.compare(a, b)
+    assert d.size == math.inf and compare.verdict([d]) == "differs"
+    b["notebooks"]["3_multilayer"]["reading_verdict"] = 1.17  # a number where a text was
+    assert compare.verdict(compare.compare(a, b)) == "differs"
+    a["notebooks"]["3_multilayer"]["dtype"] = "float32"
+    b = json.loads(json.dumps(a))
+    b["notebooks"]["3_multilayer"]["dtype"] = "float64"
+    assert compare.verdict(compare.compare(a, b)) == "differs"
+
+
+def test_tolerances_have_a_floor_when_the_seeds_agree():
+    """Seeds that all end at the same accuracy give a standard deviation of 0:
+    the documented floors stand in, so that a last-bit change is not "differs"."""
+    losses = {"seeds": {"0": {"test_loss": 0.1}, "1": {"test_loss": 0.1}}}
+    m = metrics(seed_std=0.0, regularisation=losses, test_errors=120)
+    floor = compare.ACCURACY_SD_FLOOR
+    assert 0 < floor <= 1e-4  # no wider than the last printed digit of a percentage
+    assert compare.tolerance("2_one_layer/test_accuracy", m) == floor
+    assert compare.tolerance("2_one_layer/test_accuracy_range.spread_points", m) == pytest.approx(200 * floor)
+    assert compare.tolerance("3_multilayer/test_errors", m) == pytest.approx(1.0)  # one test image
+    assert compare.tolerance("3_multilayer/regularisation.seeds.0.test_loss", m) == compare.LOSS_SD_FLOOR > 0
+    assert compare.tolerance("3_multilayer/parameters.learning_rate", m) == 0.0  # parameters stay exact
+    b = json.loads(json.dumps(m))
+    b["notebooks"]["2_one_layer"]["test_accuracy"] += 0.5 * floor
+    assert compare.verdict(compare.compare(m, b)) == "consistent"
+    b["notebooks"]["2_one_layer"]["test_accuracy"] += floor
+    assert compare.verdict(compare.compare(m, b)) == "differs"
+
+
+def test_the_report_may_print_only_values_of_its_metrics(tmp_path, monkeypatch):
+    m = metrics()
+    page = (
+        "<html><head><style>p {width: 12.50%}</style><script>var x = '99.99%';</script></head>"
+        "<body><p>accuracy <b>92.00%</b> (91.00%&ndash;92.00%)</p>"
+        '<img src="data:image/png;base64,AA12.34%"></body></html>'
+    )
+    text = compare.html_text(page)
+    assert compare.unknown_percentages(text, m) == ({"92.00", "91.00"}, set())  # scripts, styles, tags aside
+    (tmp_path / "report.html").write_text(page)
+    lines = []
+    assert compare.check_report(tmp_path, m, lines.append) == []
+    assert "report.html: each of its 2 percentages is a value of metrics.json" in lines[-1]
+    (tmp_path / "report.html").write_text(page.replace("92.00%</b>", "93.00%</b>"))
+    (problem,) = compare.check_report(tmp_path, m, lines.append)
+    assert problem.startswith("report.html prints 93.00%, no value of its metrics.json")
+    (tmp_path / "report.html").write_text("<p>no numbers</p>")
+    (problem,) = compare.check_report(tmp_path, m, lines.append)
+    assert "report.html prints no percentage at all" in problem
+    # the PDF is read where pdftotext is installed, and the verdict says so where it is not
+    (tmp_path / "report.html").write_text(page)
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4 not really")
+    monkeypatch.setattr(compare.shutil, "which", lambda name: None)
+    lines = []
+    assert compare.check_report(tmp_path, m, lines.append) == []
+    assert "pdftotext is not installed: report.pdf's text is not checked" in lines[0]
+
+
+def test_judge_says_differs_when_the_report_does_not_print_its_metrics(tmp_path):
+    bundle = metrics()
+    folder = fake_build(tmp_path / "bundle", bundle, "Haswell")
+    (folder / "report.html").write_text("<p>Test accuracy: 92.50%.</p>")  # edited after the build
+    lines = []
+    environment_ = json.loads((folder / "environment.json").read_text())
+    status = compare.judge(folder, fake_build(tmp_path / "rebuilt", bundle, "Haswell"), environment_, lines.append)
+    out = "\n".join(lines)
+    assert status == 1 and "[verify] differs: the handed-in report does not print its metrics" in out, out
+    assert "report.html prints 92.50%" in out and "identical" not in out
+
+
 def fake_build(folder: Path, m: dict, kernel: str, numpy: str = "2.4.6") -> Path:
     for nb, values in m["notebooks"].items():
         (folder / nb).mkdir(parents=True, exist_ok=True)
@@ -280,6 +367,8 @@ def fake_build(folder: Path, m: dict, kernel: str, numpy: str = "2.4.6") -> Path
     env = {"python": "3.11.7", "packages": {"numpy": numpy}, "blas": [{"internal_api": "openblas"}]}
     env["blas"][0].update(architecture=kernel, num_threads=2)
     (folder / "environment.json").write_text(json.dumps(env))
+    accuracy = m["notebooks"]["2_one_layer"]["test_accuracy"]
+    (folder / "report.html").write_text(f"<html><body><p>Test accuracy: {accuracy:.2%}.</p></body></html>")
     return folder
 
 
@@ -482,6 +571,77 @@ def test_a_forged_number_is_caught_by_the_rebuild(verified):
     bundle["notebooks"]["3_multilayer"]["seed_mean"] += 0.05
     d = compare.compare(bundle, rebuilt)
     assert compare.verdict(d) == "differs" and [x.key for x in d] == ["3_multilayer/seed_mean"]
+
+
+def _forge_a_percentage(folder: Path, name: str) -> str:
+    """Print, in the report file ``name`` of the build ``folder``, notebook 2's
+    test accuracy as a percentage no value of metrics.json gives; the
+    percentage forged. The PDF is printed by Chromium from a forged HTML, and
+    the HTML put back."""
+    import report_render
+
+    m = json.loads((folder / "metrics.json").read_text())
+    accuracy = m["notebooks"]["2_one_layer"]["test_accuracy"]
+    real = f"{accuracy:.2%}"
+    forged = next(
+        p for p in (f"{accuracy + k / 10000:.2%}" for k in range(1, 100)) if compare.unknown_percentages(p, m)[1]
+    )
+    page = folder / "report.html"
+    original = page.read_text(encoding="utf-8")
+    assert real in compare.html_text(original)
+    page.write_text(original.replace(real, forged), encoding="utf-8")
+    if name == "report.pdf":
+        report_render.render_pdf(page, folder / "report.pdf")
+        page.write_text(original, encoding="utf-8")
+    return forged
+
+
+def _rehash(folder: Path, bundle: Path) -> Path:
+    """``folder``, an unpacked bundle, zipped again with its manifest's hashes brought up to date."""
+    manifest = json.loads((folder / "MANIFEST.json").read_text())
+    for name in manifest["sha256"]:
+        manifest["sha256"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    (folder / "MANIFEST.json").write_text(json.dumps(manifest, indent=1))
+    with zipfile.ZipFile(bundle, "w") as z:
+        for name in [*manifest["sha256"], "MANIFEST.json"]:
+            z.write(folder / name, name)
+    return bundle
+
+
+@pytest.mark.data
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["report.html", "report.pdf"])
+def test_a_forged_report_is_caught_after_the_rebuild(handed_in, verified, tmp_path, name):
+    """A percentage changed in the handed-in report, with the manifest
+    re-hashed to match, passes the hashes, and the metrics rebuild
+    identical; the check of the report against them names it."""
+    if name == "report.pdf" and shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext is not installed; apt-get install poppler-utils")
+    _, bundle, _ = handed_in
+    done, workdir, _ = verified
+    assert done.returncode == 0
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(unpacked)
+    forged = _forge_a_percentage(unpacked, name)
+    bad = _rehash(unpacked, tmp_path / "forged.zip")
+    # verify in a copy of the verified folder: its rebuild is up to date, so make rebuilds nothing
+    work = tmp_path / "verify"
+    shutil.copytree(workdir, work, symlinks=True)
+    other = "SkylakeX" if environment.kernel_runs_here("SkylakeX") else "Sandybridge"
+    r = subprocess.run(
+        [str(PY), "report/verify.py", str(bad), "--workdir", str(work), "--venv", ".venv"],
+        cwd=ROOT,
+        env=_clean_env(OPENBLAS_CORETYPE=other),
+        capture_output=True,
+        text=True,
+    )
+    out = r.stdout
+    assert r.returncode == 1, out[-3000:] + r.stderr[-3000:]
+    assert "[verify] 1. manifest" in out and "0 of " in out  # the hashes pass, the metrics are identical
+    assert "[verify] differs: the handed-in report does not print its metrics" in out
+    assert f"{name} prints {forged}, no value of its metrics.json" in out
+    assert "[verify] identical" not in out
 
 
 def tampered(bundle: Path, out: Path, name: str, change) -> Path:
