@@ -7,28 +7,26 @@ that quantity). :func:`verdict` names the outcome, "identical",
 "consistent" or "differs", and :func:`judge` prints it for
 ``report/verify.py``. A string is judged with its numbers masked
 (:func:`mask_numbers`): the numbers a verdict phrase quotes are judged where
-``metrics.json`` records them as numbers. :func:`unknown_percentages` checks
-that the report itself prints only values of its ``metrics.json`` (for
-``make verify`` and ``tests/test_report.py``). Nothing here unpacks or
+``metrics.json`` records them as numbers. That the report itself prints
+only values of its ``metrics.json`` is ``printed.check_report``'s to say,
+which :func:`judge` calls. Nothing here unpacks or
 rebuilds anything: it reads the report, ``metrics.json`` and
 ``environment.json`` files and dicts.
 """
 
 from __future__ import annotations
 
-import html as htmlmod
 import json
 import math
 import re
-import shutil
 import statistics
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dlia_a2.environment import openblas_kernel
 from handin import NOTEBOOKS
+from printed import check_report
 
 # --- the values and their tolerances ---------------------------------------------
 
@@ -309,112 +307,6 @@ def difference_table(differences: list[Difference], limit: int = 25) -> str:
     if len(rows) > limit:
         lines.append(f"  ... and {len(rows) - limit} more")
     return "\n".join(lines)
-
-
-# --- the report against its metrics ---------------------------------------------------
-
-
-# a percentage as the report prints one, with two decimals: "98.36%"
-PERCENTAGE = re.compile(r"(?<![\d.])(\d{1,3}\.\d\d)%")
-
-
-def _numbers(tree: object):
-    if isinstance(tree, dict):
-        for v in tree.values():
-            yield from _numbers(v)
-    elif isinstance(tree, list):
-        for v in tree:
-            yield from _numbers(v)
-    elif isinstance(tree, (int, float)) and not isinstance(tree, bool):
-        yield tree
-
-
-def unknown_percentages(text: str, metrics: dict) -> tuple[set[str], set[str]]:
-    """The two-decimal percentages a report's text prints, and those of them
-    that are no value of its ``metrics.json``.
-
-    Parameters
-    ----------
-    text : str
-        The report's text: :func:`html_text` of ``report.html``, or
-        :func:`pdf_text` of ``report.pdf``.
-    metrics : dict
-        The build's combined ``metrics.json``.
-
-    Returns
-    -------
-    shown : set of str
-        Every percentage printed as ``98.36%``, without its sign ("98.36").
-    unknown : set of str
-        Those that are not ``f"{100 * value:.2f}"`` of any number of
-        ``metrics``: typed by hand, or edited after the build.
-    """
-    shown = set(PERCENTAGE.findall(text))
-    known = {f"{100 * v:.2f}" for v in _numbers(metrics)}
-    return shown, shown - known
-
-
-def html_text(page: str) -> str:
-    """The text a reader sees of an HTML report: without its scripts, styles,
-    tags (and so without the figures' base64 data), entities unescaped."""
-    page = re.sub(r"<(script|style)\b[^>]*>.*?</\1>", " ", page, flags=re.S | re.I)
-    return htmlmod.unescape(re.sub(r"<[^>]+>", " ", page))
-
-
-def pdf_text(pdf: Path) -> str | None:
-    """The text of a PDF by ``pdftotext``, or None where it is not installed."""
-    if shutil.which("pdftotext") is None:
-        return None
-    r = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise ValueError(f"pdftotext cannot read {pdf}: {r.stderr.strip()[-300:]}")
-    return r.stdout
-
-
-def check_report(folder: Path, metrics: dict, say: Callable[[str], None]) -> list[str]:
-    """Whether a build's report prints only values of its metrics.
-
-    Parameters
-    ----------
-    folder : Path
-        A build folder (the unpacked bundle) holding ``report.html`` and,
-        where it was printed, ``report.pdf``.
-    metrics : dict
-        Its combined ``metrics.json``.
-    say : callable
-        Prints one line: what was checked, and that the PDF was not where
-        ``pdftotext`` is missing.
-
-    Returns
-    -------
-    list of str
-        One line per report file that prints a percentage no value of
-        ``metrics`` gives, or prints none at all; empty when all is well.
-    """
-    problems = []
-    texts = {"report.html": html_text((folder / "report.html").read_text(encoding="utf-8"))}
-    if (folder / "report.pdf").is_file():
-        try:
-            text = pdf_text(folder / "report.pdf")
-        except ValueError as e:
-            problems.append(str(e))
-        else:
-            if text is None:
-                say("[verify]    pdftotext is not installed: report.pdf's text is not checked (poppler-utils)")
-            else:
-                texts["report.pdf"] = text
-    for name, text in texts.items():
-        shown, unknown = unknown_percentages(text, metrics)
-        if not shown:
-            problems.append(f"{name} prints no percentage at all: it is not the report of these metrics")
-        elif unknown:
-            problems.append(
-                f"{name} prints {', '.join(p + '%' for p in sorted(unknown))}, "
-                "no value of its metrics.json (edited after the build?)"
-            )
-        else:
-            say(f"[verify]    {name}: each of its {len(shown)} percentages is a value of metrics.json")
-    return problems
 
 
 # --- the judgement on a rebuild ---------------------------------------------------

@@ -54,7 +54,13 @@ BUILD_INPUTS = (
     "Makefile",
 )
 # ... except the hand-in's own scripts: the build never runs them
-NOT_BUILD_INPUTS = ("report/handin.py", "report/compare.py", "report/rebuild.py", "report/verify.py")
+NOT_BUILD_INPUTS = (
+    "report/handin.py",
+    "report/printed.py",
+    "report/compare.py",
+    "report/rebuild.py",
+    "report/verify.py",
+)
 
 
 class HandinError(Exception):

@@ -11,7 +11,7 @@ recorded) and compares every value of the rebuilt ``metrics.json`` files with
 the bundle's (``report/compare.py``): "identical", "consistent" (within
 :func:`compare.tolerance`) or "differs"; and, the metrics confirmed, that the
 handed-in report.html and report.pdf print only values of them
-(:func:`compare.check_report`), else "differs". Exit status: 0 identical or
+(:func:`printed.check_report`), else "differs". Exit status: 0 identical or
 consistent, 1 differs, 2 a broken bundle or a rebuild that could not run.
 It runs the bundle's own Makefile and Python code under the caller's
 account: verify a stranger's bundle in a container or as a throwaway user.

@@ -51,6 +51,7 @@ REPORT_ORDER = [
     "report_readme",
     "report_build",
     "handin",
+    "printed",
     "compare",
     "rebuild",
     "verify",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import compare
+import printed
 import report_readme
 import report_render
 
@@ -115,10 +115,10 @@ def test_every_percentage_in_the_report_comes_from_the_metrics(built, metrics):
     a handed-in report)."""
     needs("pdftotext")
     for name, text in (
-        ("report.pdf", compare.pdf_text(built / "report.pdf")),
-        ("report.html", compare.html_text((built / "report.html").read_text())),
+        ("report.pdf", printed.pdf_text(built / "report.pdf")),
+        ("report.html", printed.html_text((built / "report.html").read_text())),
     ):
-        shown, unknown = compare.unknown_percentages(text, metrics)
+        shown, unknown = printed.unknown_percentages(text, metrics)
         assert len(shown) >= 8, (name, shown)
         assert not unknown, f"percentages in {name} not in metrics.json: {sorted(unknown)}"
 
