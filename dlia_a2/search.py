@@ -184,10 +184,18 @@ def two_stage_search(
 ) -> TwoStageSearch:
     """Stage 1: learning rate x batch size of ``base``; stage 2: the best of
     stage 1 with every hidden-layer shape x activation. The configuration
-    chosen is the best (by final validation accuracy) whose long run costs
-    at most ``budget_tflop``, counted (not timed, so that the choice is the
-    same on every machine) by :func:`epoch_flops` with ``long_run =
-    {"epochs": ..., "n_train": ..., "n_eval": ...}``.
+    chosen is the best (by final validation accuracy) of those that did not
+    diverge and whose long run costs at most ``budget_tflop``, counted (not
+    timed, so that the choice is the same on every machine) by
+    :func:`epoch_flops` with ``long_run = {"epochs": ..., "n_train": ...,
+    "n_eval": ...}``.
+
+    Raises
+    ------
+    RuntimeError
+        If every configuration of stage 1 diverged, or no configuration
+        that finished fits the budget (the message names the budget and the
+        cost of the cheapest that finished).
     """
     run = dict(seed=seed, workers=workers, scheduler=scheduler, on_result=on_result)
     data = (X_train, y_train, X_val, y_val)
@@ -205,10 +213,21 @@ def two_stage_search(
 
     cost = {r.label: tflop(r) for r in searched}
     affordable = [r for r in searched if cost[r.label] <= budget_tflop]
-    chosen = best(affordable) if affordable else min(searched, key=tflop)
-    return TwoStageSearch(
-        stage1, stage2, searched, chosen, best(searched), [r.label for r in searched if r not in affordable], cost
-    )
+    finished = [r for r in affordable if not r.diverged]
+    if not finished:
+        cheapest = min((r for r in searched if not r.diverged), key=tflop)
+        why = (
+            f"the {len(affordable)} that fit it diverged"
+            if affordable
+            else f"none of the {len(searched)} searched fits it"
+        )
+        raise RuntimeError(
+            f"no configuration that finished fits the budget of {budget_tflop:g} TFLOP for the long run ({why}); "
+            f"the cheapest that finished, {cheapest.label}, needs {cost[cheapest.label]:.3g} TFLOP: raise "
+            "budget_tflop, shorten the long run or search smaller networks"
+        )
+    over_budget = [r.label for r in searched if r not in affordable]
+    return TwoStageSearch(stage1, stage2, searched, best(finished), best(searched), over_budget, cost)
 
 
 def search_record(found: TwoStageSearch) -> dict:
