@@ -269,14 +269,18 @@ def claims(stage1, learning_rates, batch_sizes) -> dict:
     "A larger batch size and learning rate converge faster but end lower":
     for each value of the other setting, does the largest setting reach a
     higher validation accuracy after the first epoch ("faster") and a lower
-    one after the last ("lower") than the smallest? "A smaller batch wants a
-    smaller learning rate": does the best learning rate grow with the batch
-    size? Settings are compared by value, whatever order the lists are in.
+    one after the last ("lower") than the smallest? An equal accuracy is a
+    tie, counted apart: neither faster nor slower, neither lower nor higher.
+    "A smaller batch wants a smaller learning rate": does the best learning
+    rate grow with the batch size? Settings are compared by value, whatever
+    order the lists are in.
 
     Returns
     -------
     dict
-        ``batch`` and ``learning_rate``: ``faster``, ``lower``, ``of`` (the
+        ``batch`` and ``learning_rate``: ``faster``, ``faster_ties``,
+        ``slower`` (after the first epoch), ``lower``, ``lower_ties``,
+        ``higher`` (after the last; each triple sums to ``of``), ``of`` (the
         number of comparisons), ``largest``, ``smallest``; ``best_lr``:
         batch size -> best learning rate. The verdicts on these counts are
         ``dlia_a2.verdicts.claim`` and ``best_lr_trend``.
@@ -294,13 +298,19 @@ def claims(stage1, learning_rates, batch_sizes) -> dict:
         if len(ok) < 2:
             return None
         lo, hi = ok[0], ok[-1]
-        return bool(first_line[hi] > first_line[lo]), bool(last_line[hi] < last_line[lo])
+        # +1: faster (higher after the first epoch) / lower (after the last); 0: a tie; -1: the opposite
+        return int(np.sign(first_line[hi] - first_line[lo])), int(np.sign(last_line[lo] - last_line[hi]))
 
     def tally(pairs, values):
         pairs = [p for p in pairs if p is not None]
+        starts, ends = [f for f, _ in pairs], [w for _, w in pairs]
         return {
-            "faster": sum(f for f, _ in pairs),
-            "lower": sum(w for _, w in pairs),
+            "faster": starts.count(1),
+            "faster_ties": starts.count(0),
+            "slower": starts.count(-1),
+            "lower": ends.count(1),
+            "lower_ties": ends.count(0),
+            "higher": ends.count(-1),
             "of": len(pairs),
             "smallest": values[0],
             "largest": values[-1],

@@ -165,6 +165,30 @@ def test_claims_compare_by_value_whatever_the_order_of_the_lists():
         assert verdicts.best_lr_trend(sorted(c["best_lr"].items())).startswith("the same learning rate was best")
 
 
+def test_claims_count_ties_apart_and_never_as_slower_or_higher():
+    """With 1000 validation images equal accuracies are plausible; a tie was
+    once counted as "not faster" and "not lower", so read as slower."""
+    stage1 = [
+        fake_result(0.1, 32, [0.90, 0.97]),
+        fake_result(0.1, 128, [0.90, 0.97]),  # a tie at both epochs
+        fake_result(0.2, 32, [0.90, 0.96]),
+        fake_result(0.2, 128, [0.85, 0.97]),  # slower, and higher at the end
+    ]
+    c = sr.claims(stage1, [0.1, 0.2], [32, 128])
+    assert c["batch"] == {
+        "faster": 0, "faster_ties": 1, "slower": 1,
+        "lower": 0, "lower_ties": 1, "higher": 1,
+        "of": 2, "smallest": 32, "largest": 128,
+    }  # fmt: skip
+    # rate 0.2 vs 0.1: a tie and slower after the first epoch; lower and a tie at the end
+    lr = c["learning_rate"]
+    assert (lr["faster"], lr["faster_ties"], lr["slower"]) == (0, 1, 1)
+    assert (lr["lower"], lr["lower_ties"], lr["higher"]) == (1, 1, 0)
+    for counts in (c["batch"], lr):
+        assert counts["faster"] + counts["faster_ties"] + counts["slower"] == counts["of"]
+        assert counts["lower"] + counts["lower_ties"] + counts["higher"] == counts["of"]
+
+
 def test_claims_skip_diverged_runs():
     stage1 = [fake_result(0.1, 32, [0.9, 0.95]), fake_result(0.2, 32, [0.9, 0.96])]
     stage1[1].diverged = "the training loss became nan"
