@@ -32,26 +32,28 @@ def loss_order(history: History, a: str = "test", b: str = "train") -> dict:
     -------
     dict
         ``share_below``: the share of evaluation points where ``a``'s loss is
-        below ``b``'s; ``cross_epoch``: the first epoch at which it is not
-        (None if never); ``pattern``: ``"never"`` (never below),
+        below ``b``'s; ``cross_epoch``: the epoch of the first evaluation
+        point at which the order differs from the one before (None if it
+        never changes); ``pattern``: ``"never"`` (never below),
         ``"throughout"`` (always below), ``"early"`` (below, then not below
+        for good from ``cross_epoch`` on), ``"late"`` (not below, then below
         for good from ``cross_epoch`` on) or ``"crossing"`` (the two cross
-        back and forth).
+        more than once, first at ``cross_epoch``).
     """
     la, lb = history[f"{a}_loss"], history[f"{b}_loss"]
     below = la < lb
-    above = np.flatnonzero(~below)
+    changes = np.flatnonzero(below[1:] != below[:-1]) + 1
     if not below.any():
         pattern = "never"
-    elif not len(above):
+    elif below.all():
         pattern = "throughout"
-    elif not below[above[0] :].any():
-        pattern = "early"
+    elif len(changes) == 1:
+        pattern = "early" if below[0] else "late"
     else:
         pattern = "crossing"
     return {
         "share_below": float(np.mean(below)),
-        "cross_epoch": float(history["epoch"][above[0]]) if len(above) else None,
+        "cross_epoch": float(history["epoch"][changes[0]]) if len(changes) else None,
         "pattern": pattern,
     }
 

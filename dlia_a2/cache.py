@@ -52,27 +52,45 @@ def _ensure_writable(folder: Path) -> None:
         ) from None
 
 
-def _check_cached(spec: DatasetSpec, folder: Path) -> tuple[list[str], list[str]]:
-    """Return the keys whose cached file is missing or fails its check, and
-    a note on each damaged file; damaged files are renamed to ``*.damaged``
-    so they are never used. Part files left by an interrupted write are
-    removed."""
-    missing, damaged = [], []
+def _unverified(spec: DatasetSpec, folder: Path) -> list[str]:
+    """The keys whose cached file is missing or fails its check; reads only."""
+    missing = []
     for key in FILE_KEYS:
         fname, sha, size = spec.files[key]
         path = folder / fname
-        for part in remove_stale_parts(path):
-            log.warning("removed %s, left by an interrupted write", part)
-        if not path.exists():
+        if not path.is_file() or path.stat().st_size != size or sha256_file(path) != sha:
             missing.append(key)
+    return missing
+
+
+def _remove_stale_parts(spec: DatasetSpec, folder: Path) -> None:
+    """Remove the part files that interrupted writes left in the cache; in a
+    cache the user cannot write to they stay, with a warning."""
+    for key in FILE_KEYS:
+        path = folder / spec.files[key][0]
+        try:
+            removed = remove_stale_parts(path)
+        except OSError as e:
+            log.warning("could not remove the part files of an interrupted write beside %s (%s)", path, e.strerror)
             continue
-        if path.stat().st_size != size or sha256_file(path) != sha:
-            aside = path.with_name(fname + ".damaged")
-            os.replace(path, aside)
-            log.warning("cached %s failed its SHA-256 check; moved it to %s and fetching it again", path, aside)
-            missing.append(key)
-            damaged.append(f"the cached {path} failed its SHA-256 check and was moved to {aside}")
-    return missing, damaged
+        for part in removed:
+            log.warning("removed %s, left by an interrupted write", part)
+
+
+def _set_aside_damaged(spec: DatasetSpec, folder: Path, keys: list[str]) -> list[str]:
+    """Rename each damaged file among ``keys`` to ``*.damaged`` so that it is
+    never used, and return a note on each."""
+    damaged = []
+    for key in keys:
+        fname = spec.files[key][0]
+        path = folder / fname
+        if not path.exists():
+            continue
+        aside = path.with_name(fname + ".damaged")
+        os.replace(path, aside)
+        log.warning("cached %s failed its SHA-256 check; moved it to %s and fetching it again", path, aside)
+        damaged.append(f"the cached {path} failed its SHA-256 check and was moved to {aside}")
+    return damaged
 
 
 def _obtain(source: str, name: str, spec: DatasetSpec, timeout: float) -> dict[str, bytes]:
@@ -110,18 +128,21 @@ def fetch(
     Raises
     ------
     DataError
-        If the cache is not writable, or no source gave a verified file.
+        If a file is missing or damaged and the cache is not writable, or
+        no source gave a verified file.
     """
     spec = spec_for(name)
     for source in sources or ():
         if source not in SOURCE_NAMES:
             raise ValueError(f"unknown source {source!r}; choose from {list(SOURCE_NAMES)}")
     folder = Path(cache_dir or default_cache_dir()) / name
-    _ensure_writable(folder)
-    missing, damaged = _check_cached(spec, folder)
-    if not missing:
+    _remove_stale_parts(spec, folder)
+    missing = _unverified(spec, folder)
+    if not missing:  # nothing to write: a complete read-only (shared) cache will do
         log.info("%s: all four files in %s, SHA-256 verified", name, folder)
         return folder
+    _ensure_writable(folder)
+    damaged = _set_aside_damaged(spec, folder, missing)
     errors = []
     for source in sources or DEFAULT_SOURCES[name]:
         log.info("%s: trying %s", name, source)

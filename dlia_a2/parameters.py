@@ -30,6 +30,7 @@ from dlia_a2.search import epoch_flops
 # training images in MNIST and in Fashion-MNIST alike (tests/test_parameters.py
 # holds this to the sizes in dlia_a2.catalog.SPECS)
 N_TRAIN_IMAGES = 60_000
+N_TEST_IMAGES = 10_000  # the test set of every data set, whole in every notebook
 # pixels of an image and classes, in both data sets: the ends of every network
 N_PIXELS, N_CLASSES = 784, 10
 # the smallest training subset a notebook takes: about 100 images a class, so
@@ -294,6 +295,25 @@ def _search_within_budget(p):
     return None
 
 
+def _long_run_within_budget(p):
+    """The long run of the cheapest network searched must fit the budget, or
+    :func:`dlia_a2.search.two_stage_search` has nothing it may choose."""
+    n_all = _fit_images(p) + p["n_val"]
+    cheapest = min(search_networks(p), key=lambda s: epoch_flops(s, n_all, n_all + N_TEST_IMAGES))
+    cost = p["epochs"] * epoch_flops(cheapest, n_all, n_all + N_TEST_IMAGES) / 1e12
+    if cost > p["budget_tflop"]:
+        return (
+            "budget_tflop",
+            p["budget_tflop"],
+            (
+                f"at least {cost:.3g}, the TFLOP of the long run ({p['epochs']} epochs on {n_all:,} images) of "
+                f"the cheapest network searched, {'-'.join(map(str, cheapest))}: raise budget_tflop, lower epochs "
+                f"or search smaller networks"
+            ),
+        )
+    return None
+
+
 RULES: dict[str, tuple[Rule, ...]] = {
     "1_partial_derivatives": (),
     "2_one_layer": (
@@ -315,6 +335,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
             lambda p: f"the {_fit_images(p) + p['n_val']} images of the long runs (n_train and n_val)",
         ),
         _search_within_budget,
+        _long_run_within_budget,
     ),
 }
 

@@ -184,10 +184,18 @@ def two_stage_search(
 ) -> TwoStageSearch:
     """Stage 1: learning rate x batch size of ``base``; stage 2: the best of
     stage 1 with every hidden-layer shape x activation. The configuration
-    chosen is the best (by final validation accuracy) whose long run costs
-    at most ``budget_tflop``, counted (not timed, so that the choice is the
-    same on every machine) by :func:`epoch_flops` with ``long_run =
-    {"epochs": ..., "n_train": ..., "n_eval": ...}``.
+    chosen is the best (by final validation accuracy) of those that did not
+    diverge and whose long run costs at most ``budget_tflop``, counted (not
+    timed, so that the choice is the same on every machine) by
+    :func:`epoch_flops` with ``long_run = {"epochs": ..., "n_train": ...,
+    "n_eval": ...}``.
+
+    Raises
+    ------
+    RuntimeError
+        If every configuration of stage 1 diverged, or no configuration
+        that finished fits the budget (the message names the budget and the
+        cost of the cheapest that finished).
     """
     run = dict(seed=seed, workers=workers, scheduler=scheduler, on_result=on_result)
     data = (X_train, y_train, X_val, y_val)
@@ -205,10 +213,21 @@ def two_stage_search(
 
     cost = {r.label: tflop(r) for r in searched}
     affordable = [r for r in searched if cost[r.label] <= budget_tflop]
-    chosen = best(affordable) if affordable else min(searched, key=tflop)
-    return TwoStageSearch(
-        stage1, stage2, searched, chosen, best(searched), [r.label for r in searched if r not in affordable], cost
-    )
+    finished = [r for r in affordable if not r.diverged]
+    if not finished:
+        cheapest = min((r for r in searched if not r.diverged), key=tflop)
+        why = (
+            f"the {len(affordable)} that fit it diverged"
+            if affordable
+            else f"none of the {len(searched)} searched fits it"
+        )
+        raise RuntimeError(
+            f"no configuration that finished fits the budget of {budget_tflop:g} TFLOP for the long run ({why}); "
+            f"the cheapest that finished, {cheapest.label}, needs {cost[cheapest.label]:.3g} TFLOP: raise "
+            "budget_tflop, shorten the long run or search smaller networks"
+        )
+    over_budget = [r.label for r in searched if r not in affordable]
+    return TwoStageSearch(stage1, stage2, searched, best(finished), best(searched), over_budget, cost)
 
 
 def search_record(found: TwoStageSearch) -> dict:
@@ -250,14 +269,18 @@ def claims(stage1, learning_rates, batch_sizes) -> dict:
     "A larger batch size and learning rate converge faster but end lower":
     for each value of the other setting, does the largest setting reach a
     higher validation accuracy after the first epoch ("faster") and a lower
-    one after the last ("lower") than the smallest? "A smaller batch wants a
-    smaller learning rate": does the best learning rate grow with the batch
-    size? Settings are compared by value, whatever order the lists are in.
+    one after the last ("lower") than the smallest? An equal accuracy is a
+    tie, counted apart: neither faster nor slower, neither lower nor higher.
+    "A smaller batch wants a smaller learning rate": does the best learning
+    rate grow with the batch size? Settings are compared by value, whatever
+    order the lists are in.
 
     Returns
     -------
     dict
-        ``batch`` and ``learning_rate``: ``faster``, ``lower``, ``of`` (the
+        ``batch`` and ``learning_rate``: ``faster``, ``faster_ties``,
+        ``slower`` (after the first epoch), ``lower``, ``lower_ties``,
+        ``higher`` (after the last; each triple sums to ``of``), ``of`` (the
         number of comparisons), ``largest``, ``smallest``; ``best_lr``:
         batch size -> best learning rate. The verdicts on these counts are
         ``dlia_a2.verdicts.claim`` and ``best_lr_trend``.
@@ -275,13 +298,19 @@ def claims(stage1, learning_rates, batch_sizes) -> dict:
         if len(ok) < 2:
             return None
         lo, hi = ok[0], ok[-1]
-        return bool(first_line[hi] > first_line[lo]), bool(last_line[hi] < last_line[lo])
+        # +1: faster (higher after the first epoch) / lower (after the last); 0: a tie; -1: the opposite
+        return int(np.sign(first_line[hi] - first_line[lo])), int(np.sign(last_line[lo] - last_line[hi]))
 
     def tally(pairs, values):
         pairs = [p for p in pairs if p is not None]
+        starts, ends = [f for f, _ in pairs], [w for _, w in pairs]
         return {
-            "faster": sum(f for f, _ in pairs),
-            "lower": sum(w for _, w in pairs),
+            "faster": starts.count(1),
+            "faster_ties": starts.count(0),
+            "slower": starts.count(-1),
+            "lower": ends.count(1),
+            "lower_ties": ends.count(0),
+            "higher": ends.count(-1),
             "of": len(pairs),
             "smallest": values[0],
             "largest": values[-1],

@@ -12,8 +12,35 @@ from dlia_a2 import analysis
 from dlia_a2.history import History
 
 
+def _check_epoch(history: History, epoch: int, name: str = "epoch") -> None:
+    recorded = len(history.epoch_ends())
+    if not 1 <= epoch <= recorded:
+        raise ValueError(
+            f"{name} = {epoch} was not recorded: the run has recorded epochs 1 to {recorded}; "
+            f"pass an epoch in that range"
+        )
+
+
 def at_epoch(history: History, epoch: int, names=("train", "test")) -> dict:
-    """The whole-set losses and accuracies recorded at the end of ``epoch``."""
+    """The whole-set losses and accuracies recorded at the end of ``epoch``.
+
+    Parameters
+    ----------
+    history : the run, with whole-set losses and accuracies of ``names``.
+    epoch : int, from 1 to the number of epochs recorded.
+    names : the evaluation sets to read.
+
+    Returns
+    -------
+    dict
+        ``<name>_loss`` and ``<name>_accuracy`` of each of ``names``.
+
+    Raises
+    ------
+    ValueError
+        If ``epoch`` lies outside the epochs recorded.
+    """
+    _check_epoch(history, epoch)
     i = history.epoch_ends()[epoch - 1]
     return {f"{s}_{m}": float(history[f"{s}_{m}"][i]) for s in names for m in ("loss", "accuracy")}
 
@@ -25,6 +52,7 @@ def long_run_summary(history: History, short_epochs: int, guard_epochs: int = 5)
     test loss, with that loss. ``short_range`` and ``last_range`` guard the
     two readings: :func:`analysis.end_range` of the test accuracy over the
     ``guard_epochs`` epochs up to each."""
+    _check_epoch(history, short_epochs, "short_epochs")
     ends = history.epoch_ends()
     test_loss, train_accuracy = history["test_loss"][ends], history["train_accuracy"][ends]
     perfect = np.flatnonzero(train_accuracy == 1.0)

@@ -19,10 +19,15 @@ def history_with(test_losses, train_losses):
 @pytest.mark.parametrize(
     "test,train,pattern,share,cross",
     [
-        ([1, 2, 3], [0.5, 1, 2], "never", 0.0, 1.0),
+        ([1, 2, 3], [0.5, 1, 2], "never", 0.0, None),
         ([0.1, 0.2], [1, 1], "throughout", 1.0, None),
         ([0.5, 0.9, 1.5, 2], [1, 1, 1, 1], "early", 0.5, 3.0),
         ([0.5, 1.5, 0.5], [1, 1, 1], "crossing", 2 / 3, 2.0),
+        # above at the first point, below for good from the second on: no crossing at the first point
+        ([1.5, 0.5, 0.5], [1, 1, 1], "late", 2 / 3, 2.0),
+        # above, below, above again: they first cross at the second point, not at the first
+        ([1.5, 0.5, 1.5, 0.5], [1, 1, 1, 1], "crossing", 0.5, 2.0),
+        ([1.5, 1.5, 0.5, 1.5], [1, 1, 1, 1], "crossing", 0.25, 3.0),
     ],
 )
 def test_loss_order_names_the_pattern(test, train, pattern, share, cross):

@@ -1,5 +1,6 @@
 """The data module: real MNIST (marker ``data``) and built damage cases."""
 
+import errno
 import gzip
 import io
 import logging
@@ -234,6 +235,32 @@ def test_unwritable_cache_dir_is_reported(tmp_path):
     blocker.write_text("")
     with pytest.raises(catalog.DataError, match=f"not writable.*set {cache.CACHE_ENV}"):
         cache.fetch("mnist", blocker / "cache")
+
+
+def read_only(monkeypatch):
+    """Make every new file in the cache fail as on a read-only file system
+    (chmod would not stop root, who runs the tests in CI)."""
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(cache.tempfile, "NamedTemporaryFile", refuse)
+    monkeypatch.setattr(cache.tempfile, "mkstemp", refuse)
+
+
+def test_complete_read_only_cache_is_used(fake_mnist, monkeypatch):
+    """A shared, read-only cache holding all four verified files was once
+    refused as not writable before anything was looked at."""
+    read_only(monkeypatch)
+    assert cache.fetch("mnist", fake_mnist, sources=()) == fake_mnist / "mnist"
+    assert data.load("mnist", cache_dir=fake_mnist).x_train.shape == (6, 784)
+
+
+def test_incomplete_read_only_cache_is_reported(fake_mnist, monkeypatch):
+    (fake_mnist / "mnist" / "t10k-labels-idx1-ubyte").unlink()
+    read_only(monkeypatch)
+    with pytest.raises(catalog.DataError, match=f"not writable.*set {cache.CACHE_ENV}"):
+        cache.fetch("mnist", fake_mnist)
 
 
 def test_unknown_dataset_name_is_refused():

@@ -216,6 +216,13 @@ REFUSED = [
         "images, up to width 8000 and depth 2): shrink search_widths, search_depths or search_epochs, or raise "
         "budget_tflop",
     ),
+    (
+        "3_multilayer",
+        "epochs: 200\nbudget_tflop: 0.5",
+        "FILE: budget_tflop = 0.5 is not allowed; budget_tflop must be at least 0.571, the TFLOP of the long run "
+        "(200 epochs on 6,000 images) of the cheapest network searched, 784-64-10: raise budget_tflop, lower "
+        "epochs or search smaller networks",
+    ),
 ]
 
 

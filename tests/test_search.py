@@ -67,6 +67,67 @@ def test_two_stage_search_trains_each_configuration_once_and_respects_the_budget
     assert record["n_search_configs"] == 3 and record["chosen_label"] == found.chosen.label
 
 
+def fake_search(outcomes):
+    """A stand-in for :func:`sr.search` that trains nothing: each
+    configuration ends with the accuracy ``outcomes`` gives for its first
+    hidden width, or diverges when that is None."""
+
+    def run(configs, *data, **settings):
+        results = []
+        for c in configs:
+            r = sr.SearchResult(c)
+            accuracy = outcomes[c.layer_sizes[1]]
+            if accuracy is None:
+                r.diverged = "the training loss became nan"
+            else:
+                r.val_accuracy = [accuracy]
+            results.append(r)
+        return results
+
+    return run
+
+
+def two_stage(monkeypatch, outcomes, budget_factor, base_width=8):
+    """A two-stage search over hidden widths 8, 32 and 64 (stage 1: two
+    learning rates at ``base_width``) with a budget of ``budget_factor``
+    times the long run of the 8-wide network."""
+    monkeypatch.setattr(sr, "search", fake_search(outcomes))
+    base = TrainConfig(layer_sizes=(20, base_width, 4), epochs=1)
+    long_run = {"epochs": 10, "n_train": 300, "n_eval": 300}
+    small = 10 * sr.epoch_flops((20, 8, 4), 300, 300) / 1e12
+    no_data = (None, None, None, None)
+    return sr.two_stage_search(
+        base, [0.1, 0.05], [32], [[8], [32], [64]], ["relu"], *no_data, long_run, budget_tflop=budget_factor * small
+    )
+
+
+def test_two_stage_search_never_chooses_a_diverged_configuration(monkeypatch):
+    """When every configuration within the budget diverged, it once said that
+    every configuration of the search had."""
+    # only 8 wide fits the budget, and it diverged; 32 and 64 wide finished but cost too much
+    with pytest.raises(RuntimeError, match=r"no configuration that finished fits the budget of [0-9.e-]+ TFLOP") as e:
+        two_stage(monkeypatch, {8: None, 32: 0.9, 64: 0.85}, budget_factor=1.5, base_width=64)
+    assert "(the 1 that fit it diverged); the cheapest that finished, hidden 32, relu" in str(e.value)
+
+
+def test_two_stage_search_chooses_the_best_that_finished_within_the_budget(monkeypatch):
+    # 64 wide is the best of all but over the budget; 32 wide diverged; 8 wide is chosen
+    found = two_stage(monkeypatch, {8: 0.8, 32: None, 64: 0.95}, budget_factor=4.5)
+    assert found.chosen.config.layer_sizes == (20, 8, 4) and not found.chosen.diverged
+    assert found.best_overall.config.layer_sizes == (20, 64, 4)
+    assert found.over_budget == [found.stage2[2].label]
+
+
+def test_two_stage_search_refuses_when_nothing_fits_the_budget(monkeypatch):
+    """It once chose the cheapest configuration, diverged or not, and went
+    over the budget without a word."""
+    with pytest.raises(
+        RuntimeError,
+        match=r"fits the budget of [0-9.e-]+ TFLOP .*\(none of the 4 searched fits it\).*raise budget_tflop",
+    ):
+        two_stage(monkeypatch, {8: 0.8, 32: 0.9, 64: 0.95}, budget_factor=0.5)
+
+
 def test_epoch_flops_counts_forward_backward_and_evaluation():
     # one layer 3x2: forward 12 per sample, backward dW 12, no dA below the first layer
     assert sr.epoch_flops((3, 2), n_train=1) == 24
@@ -102,6 +163,30 @@ def test_claims_compare_by_value_whatever_the_order_of_the_lists():
         assert verdicts.claim(*(c["learning_rate"][k] for k in ("faster", "lower", "of"))) == "the claim holds"
         assert c["best_lr"] == {32: 0.1, 128: 0.1}
         assert verdicts.best_lr_trend(sorted(c["best_lr"].items())).startswith("the same learning rate was best")
+
+
+def test_claims_count_ties_apart_and_never_as_slower_or_higher():
+    """With 1000 validation images equal accuracies are plausible; a tie was
+    once counted as "not faster" and "not lower", so read as slower."""
+    stage1 = [
+        fake_result(0.1, 32, [0.90, 0.97]),
+        fake_result(0.1, 128, [0.90, 0.97]),  # a tie at both epochs
+        fake_result(0.2, 32, [0.90, 0.96]),
+        fake_result(0.2, 128, [0.85, 0.97]),  # slower, and higher at the end
+    ]
+    c = sr.claims(stage1, [0.1, 0.2], [32, 128])
+    assert c["batch"] == {
+        "faster": 0, "faster_ties": 1, "slower": 1,
+        "lower": 0, "lower_ties": 1, "higher": 1,
+        "of": 2, "smallest": 32, "largest": 128,
+    }  # fmt: skip
+    # rate 0.2 vs 0.1: a tie and slower after the first epoch; lower and a tie at the end
+    lr = c["learning_rate"]
+    assert (lr["faster"], lr["faster_ties"], lr["slower"]) == (0, 1, 1)
+    assert (lr["lower"], lr["lower_ties"], lr["higher"]) == (1, 1, 0)
+    for counts in (c["batch"], lr):
+        assert counts["faster"] + counts["faster_ties"] + counts["slower"] == counts["of"]
+        assert counts["lower"] + counts["lower_ties"] + counts["higher"] == counts["of"]
 
 
 def test_claims_skip_diverged_runs():

@@ -17,13 +17,20 @@ def test_optimizer_table_has_unique_headers_with_one_epoch():
     assert headers[2:4] == ["val. accuracy, epoch 1", "val. accuracy, epoch 3"] and len(rows[0]) == 5
 
 
-def test_long_run_summary_finds_overfitting_and_first_perfect_epoch():
+def five_epochs() -> History:
+    """Five epochs, one evaluation each: the test loss falls to 0.2 at
+    epoch 3 and rises again; every training image right from epoch 3."""
     h = History(("train", "test"), 10)
     test_losses = [0.5, 0.3, 0.2, 0.25, 0.3]
     train_acc = [0.9, 0.99, 1.0, 1.0, 1.0]
     for e, (tl, ta) in enumerate(zip(test_losses, train_acc), start=1):
         h.append(iteration=10 * e, epoch=float(e), batch_loss=0.1, batch_accuracy=1.0, train_loss=0.1 / e,
                  train_accuracy=ta, test_loss=tl, test_accuracy=0.9 + e / 100)  # fmt: skip
+    return h
+
+
+def test_long_run_summary_finds_overfitting_and_first_perfect_epoch():
+    h = five_epochs()
     s = summaries.long_run_summary(h, short_epochs=2)
     assert s["first_perfect_epoch"] == 3 and s["min_test_loss_epoch"] == 3 and s["overfits"]
     assert s["short"]["test_accuracy"] == pytest.approx(0.92) and s["last"]["test_loss"] == 0.3
@@ -32,6 +39,21 @@ def test_long_run_summary_finds_overfitting_and_first_perfect_epoch():
     assert (s["short_range"]["from_epoch"], s["short_range"]["to_epoch"]) == (1, 2)
     assert s["last_range"]["min"] == pytest.approx(0.91) and s["last_range"]["max"] == pytest.approx(0.95)
     assert summaries.long_run_summary(h, short_epochs=2, guard_epochs=2)["last_range"]["from_epoch"] == 4
+
+
+@pytest.mark.parametrize("epoch", [0, -1, 6])
+def test_at_epoch_refuses_an_epoch_that_was_not_recorded(epoch):
+    """Epoch 0 once read the last epoch (index -1)."""
+    h = five_epochs()
+    with pytest.raises(ValueError, match=rf"epoch = {epoch} was not recorded.*recorded epochs 1 to 5"):
+        summaries.at_epoch(h, epoch)
+    assert summaries.at_epoch(h, 1)["test_loss"] == 0.5 and summaries.at_epoch(h, 5)["test_loss"] == 0.3
+
+
+@pytest.mark.parametrize("short_epochs", [0, 6])
+def test_long_run_summary_refuses_a_short_reading_outside_the_run(short_epochs):
+    with pytest.raises(ValueError, match=rf"short_epochs = {short_epochs} was not recorded.*1 to 5"):
+        summaries.long_run_summary(five_epochs(), short_epochs=short_epochs)
 
 
 def test_seed_summary_reads_each_run_at_the_epoch_and_guards_it():
