@@ -113,12 +113,17 @@ def loss_order(order: Mapping) -> str:
             f"{num(order['cross_epoch'], 1)}; from there on the network fits its own training images better "
             "than unseen ones and the order stays flipped"
         )
+    if pattern == "late":
+        return (
+            f"is below the whole-set training loss at {share} of the evaluation points, all from epoch "
+            f"{num(order['cross_epoch'], 1)} on; before that it is not"
+        )
     if pattern == "crossing":
         return (
             f"is below the whole-set training loss at {share} of the evaluation points; the two first cross "
             f"at epoch {num(order['cross_epoch'], 1)}"
         )
-    raise ValueError(f"unknown loss order pattern {pattern!r}; expected never, throughout, early or crossing")
+    raise ValueError(f"unknown loss order pattern {pattern!r}; expected never, throughout, early, late or crossing")
 
 
 def on_rungs(all_on_rungs: bool) -> str:
@@ -168,6 +173,18 @@ def majority(k: int, n: int, yes: str, no: str, tie: str) -> str:
     if 2 * k == n:
         return tie
     return yes if 2 * k > n else no
+
+
+def per_epoch(faster: int, slower: int) -> str:
+    """Whether a setting's larger value reached a higher accuracy after the
+    first epoch more often than a lower one, ties (neither) left out:
+    ``"faster"``, ``"slower, not faster"``, ``"as often faster as slower"``,
+    or that every comparison tied."""
+    if faster < 0 or slower < 0:
+        raise ValueError(f"need counts of 0 or more, got {faster} and {slower}")
+    if faster == slower == 0:
+        return "neither faster nor slower: every comparison tied or none was made"
+    return majority(faster, faster + slower, "faster", "slower, not faster", "as often faster as slower")
 
 
 def claim(faster: int, lower: int, of: int) -> str:

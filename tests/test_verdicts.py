@@ -268,3 +268,15 @@ def test_against_range_never_prints_zero_points_outside():
     assert v.against_range(0.98799, 0.988, 0.990) == "lies at the edge of that range (less than 0.01 points outside it)"
     assert v.against_range(0.985, 0.988, 0.990) == "stays 0.30 points below that range"
     assert v.against_range(0.989, 0.988, 0.990) == "lies within that range"
+
+
+def test_loss_order_late_says_below_from_the_crossing_on():
+    text = v.loss_order({"pattern": "late", "share_below": 0.75, "cross_epoch": 1.5})
+    assert text.startswith("is below the whole-set training loss at 75% of the evaluation points, all from epoch 1.5")
+
+
+def test_per_epoch_leaves_ties_out():
+    assert v.per_epoch(2, 1) == "faster"
+    assert v.per_epoch(0, 2) == "slower, not faster"  # two ties beside them would not make it "slower" by majority of 4
+    assert v.per_epoch(1, 1) == "as often faster as slower"
+    assert v.per_epoch(0, 0).startswith("neither faster nor slower")
