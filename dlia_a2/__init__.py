@@ -28,6 +28,7 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``summaries``: long runs, seeds and optimisers summarised, and their tables;
 - ``studies``: the optimiser comparison's settings and the regularisation study;
 - ``schema``: the JSON Schema words of the parameters, checked with ``jsonschema``;
+- ``parameter_rules``: the rules between a notebook's parameters (budgets, batch sizes, epochs);
 - ``parameters``: a JSON Schema per notebook, the rules between parameters, and
   their check (the search's cost counted as ``search`` counts it);
 - ``parameter_file``: the YAML parameter files of a report build, read and refused;

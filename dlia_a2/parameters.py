@@ -20,23 +20,13 @@ names in those cells.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import mlp_core as mc
 from dlia_a2.catalog import DATASET_NAMES
+from dlia_a2.parameter_rules import MIN_TRAIN_IMAGES, N_TRAIN_IMAGES, RULES
 from dlia_a2.schema import ADDRESS, FORMATS, TEXT, Validator, allowed, convert, list_of, one_of, real, whole
-from dlia_a2.search import epoch_flops
 
-# training images in MNIST and in Fashion-MNIST alike (tests/test_parameters.py
-# holds this to the sizes in dlia_a2.catalog.SPECS)
-N_TRAIN_IMAGES = 60_000
-N_TEST_IMAGES = 10_000  # the test set of every data set, whole in every notebook
-# pixels of an image and classes, in both data sets: the ends of every network
-N_PIXELS, N_CLASSES = 784, 10
-# the smallest training subset a notebook takes: about 100 images a class, so
-# that a seeded subset holds every class (one missing would, for instance, give
-# notebook 2's nearest-centroid classifier a NaN centroid)
-MIN_TRAIN_IMAGES = 1_000
 SEED_MAX = 2**32 - 1
 
 
@@ -176,166 +166,6 @@ SCHEMAS: dict[str, dict] = {
             "seed": SEED,
             "out_dir": TEXT,
         },
-    ),
-}
-
-
-# --- rules between parameters -----------------------------------------------------
-#
-# Each rule looks at the values already checked one by one and returns
-# (name, value, what is allowed) for the first parameter it refuses, or None.
-
-Rule = Callable[[dict], "tuple[str, object, str] | None"]
-
-
-def _at_most(name: str, limit: Callable[[dict], int], why: Callable[[dict], str]) -> Rule:
-    def rule(p):
-        value = p[name]
-        many = isinstance(value, list)
-        if (max(value) if many else value) > limit(p):
-            return name, value, f"{'a list of values each ' if many else ''}at most {limit(p)}, {why(p)}"
-        return None
-
-    return rule
-
-
-def _between_1_and_epochs(name: str) -> Rule:
-    def rule(p):
-        if not 1 <= p[name] <= p["epochs"]:
-            return name, p[name], f"a whole number from 1 to epochs ({p['epochs']})"
-        return None
-
-    return rule
-
-
-def _images_for(p: dict) -> int:
-    """Training images notebook 2 uses."""
-    return p["n_train"] or N_TRAIN_IMAGES
-
-
-def _fit_images(p: dict) -> int:
-    """Images notebook 3 trains the search on (the validation set held out)."""
-    return p["n_train"] or N_TRAIN_IMAGES - p["n_val"]
-
-
-def _n_val_fits(p):
-    if p["n_train"] and p["n_train"] + p["n_val"] > N_TRAIN_IMAGES:
-        return (
-            "n_val",
-            p["n_val"],
-            (
-                f"at most {N_TRAIN_IMAGES - p['n_train']}: n_train ({p['n_train']}) + n_val must not exceed the "
-                f"{N_TRAIN_IMAGES:,} training images"
-            ),
-        )
-    return None
-
-
-def _seeds_start_with_seed(p):
-    if p["seeds"][0] != p["seed"]:
-        return "seeds", p["seeds"], f"a list that starts with seed ({p['seed']}): the run read at both points"
-    return None
-
-
-def search_networks(p: dict) -> list[tuple[int, ...]]:
-    """The layer sizes of every network notebook 3's two-stage search may
-    train.
-
-    Parameters
-    ----------
-    p : dict
-        Notebook 3's parameters, each checked alone.
-
-    Returns
-    -------
-    list of tuple of int
-        Stage 1, one network per learning rate and batch size with the first
-        width; then stage 2, every depth and width for each activation (one
-        of which stage 1 trained already: counted again, an upper bound).
-    """
-    first = (N_PIXELS, p["search_widths"][0], N_CLASSES)
-    stage1 = [first] * (len(p["search_learning_rates"]) * len(p["search_batch_sizes"]))
-    shapes = [(N_PIXELS, *[w] * d, N_CLASSES) for d in p["search_depths"] for w in p["search_widths"]]
-    return stage1 + shapes * len(p["search_activations"])
-
-
-def search_tflop(p: dict) -> float:
-    """The estimated cost of notebook 3's search.
-
-    Parameters
-    ----------
-    p : dict
-        Notebook 3's parameters, each checked alone.
-
-    Returns
-    -------
-    float
-        TFLOP: each network of :func:`search_networks` trained
-        ``search_epochs`` epochs on the images the search trains on and
-        scored on the ``n_val`` validation images after each, counted by
-        :func:`dlia_a2.search.epoch_flops` as the long run's budget is.
-    """
-    n_fit = _fit_images(p)
-    return sum(p["search_epochs"] * epoch_flops(s, n_fit, p["n_val"]) for s in search_networks(p)) / 1e12
-
-
-def _search_within_budget(p):
-    cost = search_tflop(p)
-    if cost > p["budget_tflop"]:
-        return (
-            "budget_tflop",
-            p["budget_tflop"],
-            (
-                f"at least {cost:.3g}, the estimated TFLOP of the search asked for ({len(search_networks(p))} "
-                f"trainings of {p['search_epochs']} epochs on {_fit_images(p):,} images, up to width "
-                f"{max(p['search_widths'])} and depth {max(p['search_depths'])}): shrink search_widths, "
-                f"search_depths or search_epochs, or raise budget_tflop"
-            ),
-        )
-    return None
-
-
-def _long_run_within_budget(p):
-    """The long run of the cheapest network searched must fit the budget, or
-    :func:`dlia_a2.search.two_stage_search` has nothing it may choose."""
-    n_all = _fit_images(p) + p["n_val"]
-    cheapest = min(search_networks(p), key=lambda s: epoch_flops(s, n_all, n_all + N_TEST_IMAGES))
-    cost = p["epochs"] * epoch_flops(cheapest, n_all, n_all + N_TEST_IMAGES) / 1e12
-    if cost > p["budget_tflop"]:
-        return (
-            "budget_tflop",
-            p["budget_tflop"],
-            (
-                f"at least {cost:.3g}, the TFLOP of the long run ({p['epochs']} epochs on {n_all:,} images) of "
-                f"the cheapest network searched, {'-'.join(map(str, cheapest))}: raise budget_tflop, lower epochs "
-                f"or search smaller networks"
-            ),
-        )
-    return None
-
-
-RULES: dict[str, tuple[Rule, ...]] = {
-    "1_partial_derivatives": (),
-    "2_one_layer": (
-        _at_most("batch_size", _images_for, lambda p: f"the number of training images (n_train = {p['n_train']})"),
-    ),
-    "3_multilayer": (
-        _n_val_fits,
-        _between_1_and_epochs("short_epochs"),
-        _between_1_and_epochs("seed_epochs"),
-        _seeds_start_with_seed,
-        _at_most(
-            "search_batch_sizes",
-            _fit_images,
-            lambda p: f"the {_fit_images(p)} images the search trains on (n_train, without n_val)",
-        ),
-        _at_most(
-            "reference_batch_size",
-            lambda p: _fit_images(p) + p["n_val"],
-            lambda p: f"the {_fit_images(p) + p['n_val']} images of the long runs (n_train and n_val)",
-        ),
-        _search_within_budget,
-        _long_run_within_budget,
     ),
 }
 

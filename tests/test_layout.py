@@ -33,6 +33,7 @@ ORDER = [
     "summaries",
     "studies",
     "schema",
+    "parameter_rules",
     "parameters",
     "parameter_file",
     "plots",

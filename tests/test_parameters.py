@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import report_build
 import report_run
-from dlia_a2 import catalog, parameter_file, parameters
+from dlia_a2 import catalog, parameter_file, parameter_rules, parameters
 from dlia_a2.parameters import ParameterError
 from dlia_a2.schema import Validator
 
@@ -81,7 +81,7 @@ def test_n_pairs_leaves_enough_lit_pixels_in_any_one_image(mnist):
 def test_training_images_are_those_of_every_data_set():
     for spec in catalog.SPECS.values():
         _, _, size = spec.files["train-images"]
-        assert (size - 16) // 784 == parameters.N_TRAIN_IMAGES
+        assert (size - 16) // 784 == parameter_rules.N_TRAIN_IMAGES
 
 
 # --- what the issue found -------------------------------------------------------
@@ -256,10 +256,10 @@ def test_search_cost_is_bounded_before_it_starts(tmp_path):
     )
     small = {**parameter_file.read(ROOT / "report" / "config" / "small" / "3_multilayer.yaml"), "n_val": 500}
     # stage 1: 2 learning rates x 2 batch sizes; stage 2: 1 width x 2 depths x 2 activations
-    assert parameters.search_networks(small) == [(784, 32, 10)] * 4 + [(784, 32, 10), (784, 32, 32, 10)] * 2
+    assert parameter_rules.search_networks(small) == [(784, 32, 10)] * 4 + [(784, 32, 10), (784, 32, 32, 10)] * 2
     # per image of 3,000 trained and 500 scored: 102,272 and 50,816 flops (784-32-10), 108,416 and 52,864
     # (784-32-32-10); one epoch each
-    assert parameters.search_tflop(small) == pytest.approx(
+    assert parameter_rules.search_tflop(small) == pytest.approx(
         (6 * (102_272 * 3000 + 50_816 * 500) + 2 * (108_416 * 3000 + 52_864 * 500)) / 1e12, rel=1e-12
     )
 
