@@ -209,13 +209,49 @@ def best_lr_listing(best_lr_by_batch: Sequence[Sequence]) -> str:
     return listing([f"{g(lr)} at batch {b}" for b, lr in best_lr_by_batch])
 
 
-def best_lr_trend(best_lr_by_batch: Sequence[Sequence]) -> str:
+def grid_edge(value: float, grid: Sequence[float]) -> str:
+    """Where ``value`` sits in the grid it was chosen from: ``"the largest
+    tried"``, ``"the smallest tried"``, or ``""`` inside it (or when the grid
+    has one value only, which has no inside)."""
+    if len(set(grid)) < 2:
+        return ""
+    if value == max(grid):
+        return "the largest tried"
+    if value == min(grid):
+        return "the smallest tried"
+    return ""
+
+
+def grid_edges(best: Mapping[str, float], grids: Mapping[str, Sequence[float]]) -> str:
+    """What the best setting of a grid search says about its own grid, one
+    clause per axis, axes in alphabetical order (so that the phrase does not
+    depend on the order of a mapping): ``"the best batch size (32) is the
+    smallest tried and the best learning rate (0.2) is the largest tried:
+    the best setting may lie beyond the grid"``, or ``"the best batch size
+    (64) and the best learning rate (0.1) lie inside the grid"``."""
+    edges = {name: grid_edge(best[name], grids[name]) for name in sorted(best)}
+    named = {name: f"the best {name} ({g(best[name])})" for name in sorted(best)}
+    if not any(edges.values()):
+        return listing(list(named.values())) + (" lie" if len(named) > 1 else " lies") + " inside the grid"
+    clauses = [f"{named[name]} {'is ' + edge if edge else 'lies inside the grid'}" for name, edge in edges.items()]
+    return listing(clauses) + ": the best setting may lie beyond the grid"
+
+
+def best_lr_trend(best_lr_by_batch: Sequence[Sequence], learning_rates: Sequence[float]) -> str:
     """Whether the best learning rate grows with the batch size, from
-    ``(batch_size, best_learning_rate)`` pairs (any order)."""
+    ``(batch_size, best_learning_rate)`` pairs (any order) and the learning
+    rates of the grid. A best rate at the grid's edge at every batch size
+    shows nothing: the best rates may lie beyond it, and differ there."""
     ordered = [lr for _, lr in sorted(best_lr_by_batch)]
     if len(ordered) < 2:
         return f"the claim cannot be tested: {NOT_COMPARED}"
     if len(set(ordered)) == 1:
+        edge = grid_edge(ordered[0], learning_rates)
+        if edge:
+            return (
+                f"the same learning rate, {edge}, was best at every batch size; the best rates may lie beyond "
+                "the grid, so it cannot show whether they depend on the batch size"
+            )
         return "the same learning rate was best at every batch size, so this grid shows no such dependence"
     if all(a <= b for a, b in zip(ordered, ordered[1:])):
         return "it grows with the batch size, so within this grid the data agrees with the claim"
