@@ -1,5 +1,6 @@
 """The report's reproducibility appendix: when, from which commit and on what
-machine it was built, with which packages, BLAS, seeds and parameters."""
+machine it was built, with which packages, BLAS and seeds, and where the
+parameters are recorded."""
 
 from __future__ import annotations
 
@@ -33,14 +34,7 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
         seeds.update(int(x) for x in [p.get("seed"), *p.get("seeds", [])] if x is not None)
     seeds = [str(x) for x in sorted(seeds)]
     files = ", ".join(f"`{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}`" for p in params_files)
-    per_notebook = []
-    for name in dict.fromkeys([*wall, *metrics]):
-        per_notebook += [
-            "",
-            f"**{name}**, wall time {wall.get(name, '—')}:",
-            "",
-            *parameter_table(metrics.get(name, {}).get("parameters", {})),
-        ]
+    times = ", ".join(f"{name} {wall[name]}" for name in wall)
     return "\n".join(
         [
             "Every number and figure in this report was computed by the notebooks "
@@ -55,27 +49,10 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
             f"- **SGD step:** {env['blas_path']}",
             *([f"- **Forced BLAS kernel:** {forced}."] if (forced := forced_kernel()) else []),
             f"- **Packages:** {pk}",
+            f"- **Wall time of each notebook:** {times}",
             "",
-            "Wall time and parameters of each notebook in this build:",
-            *per_notebook,
+            "Each notebook's parameters are those of its parameter file above (every one "
+            "it does not set keeps the notebook's default), and the build records them all "
+            "in `metrics.json` under `parameters`.",
         ]
     )
-
-
-def parameter_table(params: dict, pairs: int = 2) -> list[str]:
-    """A notebook's parameters as a compact Markdown table: ``pairs`` pairs of
-    (parameter, value) columns side by side, filled column by column in
-    alphabetical order."""
-    items = sorted(params.items())
-    if not items:
-        return ["(no parameters recorded)"]
-    pairs = max(1, min(pairs, len(items)))
-    rows = -(-len(items) // pairs)
-    columns = [items[k * rows : (k + 1) * rows] for k in range(pairs)]
-    out = ["| " + " | ".join(["parameter", "value"] * pairs) + " |", "|" + "---|---|" * pairs]
-    for r in range(rows):
-        cells = []
-        for col in columns:
-            cells += [f"`{col[r][0]}`", f"`{col[r][1]}`"] if r < len(col) else ["", ""]
-        out.append("| " + " | ".join(cells) + " |")
-    return out

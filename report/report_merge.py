@@ -14,9 +14,18 @@ from dlia_a2 import prose
 _HEADING = re.compile(r"^(#{1,3})\s+(.*)$")
 
 
-def merge(notebooks: list[Path], title: str, subtitle: str, appendix_md: str, values: dict | None = None):
-    """One notebook for the whole report: numbered headings, a table of
-    contents, no parameter cells, no code, no stderr. Placeholders in
+def merge(
+    notebooks: list[Path],
+    title: str,
+    subtitle: str,
+    appendix_md: str,
+    values: dict | None = None,
+    glance: str = "",
+):
+    """One notebook for the whole report: the title, "Results at a glance"
+    (``glance``, an HTML table, when given), a table of contents, then
+    the notebooks with numbered headings, no parameter cells, no code, no
+    stderr. Placeholders in
     Markdown cells are filled from ``values[notebook stem]``, its metrics
     and ``timing`` (:mod:`dlia_a2.prose`)."""
     import nbformat
@@ -74,8 +83,9 @@ def merge(notebooks: list[Path], title: str, subtitle: str, appendix_md: str, va
     # a title that must break keeps its last two words together ("Assignment 2")
     words = html.escape(title).rsplit(" ", 1)
     head = f'<header class="title"><h1>{"&nbsp;".join(words)}</h1><p class="subtitle">{subtitle}</p></header>'
+    glance = f'<h2 class="glance" id="sec-glance">Results at a glance</h2>\n\n{glance}\n\n' if glance else ""
     merged.cells = (
-        [nbformat.v4.new_markdown_cell(head + "\n\n" + "".join(toc_html))]
+        [nbformat.v4.new_markdown_cell(head + "\n\n" + glance + "".join(toc_html))]
         + cells
         + [nbformat.v4.new_markdown_cell('<h2 id="sec-appendix">A. Reproducibility</h2>\n\n' + appendix_md)]
     )

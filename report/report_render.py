@@ -16,7 +16,9 @@ import tempfile
 from pathlib import Path
 
 from dlia_a2.environment import environment
+from dlia_a2.prose import dataset as dataset_name
 from report_appendix import appendix
+from report_glance import glance_html
 from report_merge import merge
 
 HERE = Path(__file__).resolve().parent
@@ -116,11 +118,12 @@ def render(
             timing = json.loads(timing.read_text()) if timing.exists() else {}
             template_values[path.stem] = {**metrics[path.stem], "timing": timing}
     subtitle = (
-        f"Data set: <b>{html.escape(dataset)}</b> &middot; configuration "
+        f"Data set: <b>{html.escape(dataset_name(dataset))}</b> &middot; configuration "
         f"<b>{html.escape(config_name)}</b> &middot; built "
         f"{_dt.date.today().isoformat()}"
     )
-    nb = merge(executed, title, subtitle, appendix(executed, metrics, params_files), template_values)
+    glance = glance_html(metrics, dataset)
+    nb = merge(executed, title, subtitle, appendix(executed, metrics, params_files), template_values, glance)
     render_html(nb, html_out)
     combined = {"dataset": dataset, "configuration": config_name, "notebooks": metrics}
     (html_out.parent / "metrics.json").write_text(json.dumps(combined, indent=1, sort_keys=True) + "\n")

@@ -48,6 +48,7 @@ REPORT_ORDER = [
     "report_run",
     "report_merge",
     "report_appendix",
+    "report_glance",
     "report_render",
     "report_readme",
     "report_build",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-import report_appendix
+import report_glance
 import report_merge
 from dlia_a2 import plots
 from dlia_a2.notebook import Section
@@ -117,18 +117,6 @@ def test_title_keeps_its_last_two_words_together(tmp_path):
     assert "<h1>Deep Learning: Assignment&nbsp;2</h1>" in merged.cells[0].source
 
 
-def test_parameter_table_is_compact_and_complete():
-    params = {f"p{k:02d}": k for k in range(23)}
-    rows = report_appendix.parameter_table(params, pairs=2)
-    assert rows[0] == "| parameter | value | parameter | value |"
-    assert len(rows) == 2 + 12  # header, rule and 23 parameters in two columns
-    body = "\n".join(rows[2:])
-    assert all(f"`p{k:02d}` | `{k}`" in body for k in range(23))
-    assert rows[2].startswith("| `p00` | `0` | `p12` | `12` |")  # filled column by column
-    assert report_appendix.parameter_table({}) == ["(no parameters recorded)"]
-    assert len(report_appendix.parameter_table({"a": 1}, pairs=3)[0].split("parameter")) == 2  # no empty pairs
-
-
 def test_sci_writes_numbers_for_a_reader():
     from dlia_a2.prose import sci
 
@@ -137,3 +125,36 @@ def test_sci_writes_numbers_for_a_reader():
     assert sci(4.2, 3) == "4.20" and sci(0.0) == "0" and sci(123456, 2) == "1.2 \u00d7 10\u2075"
     table = Section.table([(1, 0.00123)], ["m", "value"], fmt={"value": lambda v: sci(v, 2)})
     assert table.splitlines()[-1] == "| 1 | 1.2 \u00d7 10\u207b\u00b3 |"
+
+
+def glance_metrics():
+    return {
+        "2_one_layer": {
+            "parameters": {"epochs": 30, "learning_rate": 0.1, "batch_size": 64},
+            "test_accuracy": 0.9263,
+            "test_accuracy_range": {"min": 0.9229, "max": 0.9269, "points": 28, "from_epoch": 26, "to_epoch": 30},
+            "filters_matching": "all 10",
+        }
+    }
+
+
+def test_glance_answers_each_exercise_the_build_ran():
+    """A build without notebooks 1 and 3 gives the rows of notebook 2 only,
+    each with the weights it was read from."""
+    rows = report_glance.glance_rows(glance_metrics(), "fashion-mnist")
+    assert [r[0] for r in rows] == ["2", "2"]
+    assert rows[0][1].endswith("on Fashion-MNIST") and rows[0][2] == "**92.63%**"
+    assert (
+        rows[0][3].startswith("the last update of epoch 30")
+        and "92.29%–92.69% at the 28 evaluation points" in rows[0][3]
+    )
+
+
+def test_glance_renders_as_markdown_and_html():
+    m = glance_metrics()
+    m["2_one_layer"]["filters_matching"] = "9 | 10"  # a pipe would split a Markdown cell
+    md = report_glance.glance_markdown(m, "mnist").splitlines()
+    assert md[0] == "| exercise | question | answer | read from |" and len(md) == 4
+    assert "9 \\| 10" in md[3]
+    page = report_glance.glance_html(m, "mnist")
+    assert page.startswith('<table class="glance">') and "<td><b>92.63%</b></td>" in page
