@@ -230,6 +230,19 @@ def two_stage_search(
     return TwoStageSearch(stage1, stage2, searched, best(finished), best(searched), over_budget, cost)
 
 
+def runner_up(found: TwoStageSearch) -> SearchResult | None:
+    """The configuration that would have been chosen without the chosen
+    one: the best of the others that finished and fit the budget (None when
+    there is no other). How far behind it lies says whether the choice could
+    move when only the rounding does."""
+    others = [
+        r
+        for r in found.searched
+        if r is not found.chosen and not r.diverged and r.label not in found.over_budget
+    ]
+    return best(others) if others else None
+
+
 def search_record(found: TwoStageSearch) -> dict:
     """What the report quotes of a two-stage search, JSON-ready (results
     only: the seconds each run took are in the results themselves)."""
@@ -246,6 +259,9 @@ def search_record(found: TwoStageSearch) -> dict:
         "chosen": found.chosen.config.to_dict(),
         "chosen_label": found.chosen.label,
         "chosen_val_accuracy": found.chosen.final,
+        "runner_up": (
+            {"label": second.label, "val_accuracy": second.final} if (second := runner_up(found)) else None
+        ),
     }
 
 

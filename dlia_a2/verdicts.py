@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from dlia_a2.prose import dataset as prose_dataset
-from dlia_a2.prose import g, listing, num, pct, plural
+from dlia_a2.prose import g, listing, num, pct, plural, points
 
 # --- thresholds ------------------------------------------------------------------
 
@@ -306,6 +306,29 @@ def separable(gap: float, standard_error: float, what: str = "these two") -> str
     if gap < SEPARATING_STANDARD_ERRORS * standard_error:
         return f"less than {_STANDARD_ERRORS_WORD} standard errors, so the validation set cannot tell {what} apart"
     return f"{_STANDARD_ERRORS_WORD} standard errors or more, so the validation set tells {what} apart"
+
+
+def choice_margin(chosen: float, runner_up: Mapping | None, standard_error: float) -> str:
+    """Whether the search's choice would survive another machine's rounding,
+    from the validation accuracy of the chosen configuration, the runner-up
+    (``{"label": ..., "val_accuracy": ...}``, or None) and the standard error
+    of an accuracy on the validation set (fractions)."""
+    if runner_up is None:
+        return "no other configuration finished within the budget, so there was no choice to make"
+    gap = chosen - runner_up["val_accuracy"]
+    if not gap >= 0:
+        raise ValueError(f"the runner-up ({runner_up['val_accuracy']}) must not beat the chosen ({chosen})")
+    head = f"the runner-up, {runner_up['label']}, is {points(gap)} points behind"
+    if gap < SEPARATING_STANDARD_ERRORS * standard_error:
+        return (
+            f"{head}, less than {_STANDARD_ERRORS_WORD} standard errors ({points(standard_error)} points each): "
+            "the validation set cannot tell them apart, and a rebuild that rounds differently (another "
+            "machine's BLAS) may choose it instead"
+        )
+    return (
+        f"{head}, {_STANDARD_ERRORS_WORD} standard errors or more ({points(standard_error)} points each): "
+        "rounding alone should not change the choice"
+    )
 
 
 def monitors(m: Mapping) -> str:

@@ -77,7 +77,7 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                 f"learning rate {ch['learning_rate']:g}, "
                 f"batch {ch['batch_size']}",
                 f"validation accuracy {pct(e3['chosen_val_accuracy'])} after {plural(p['search_epochs'], 'epoch')}, "
-                f"the best of {e3['n_search_configs']} configurations",
+                f"the best of {e3['n_search_configs']} configurations; {e3['choice_verdict']}",
             ),
             (
                 "3",

@@ -60,6 +60,9 @@ RECOMPUTED = {
     ("3_multilayer", "best_lr_verdict"): lambda m, d: v.best_lr_trend(
         m["best_lr_by_batch"], m["parameters"]["search_learning_rates"]
     ),
+    ("3_multilayer", "choice_verdict"): lambda m, d: v.choice_margin(
+        m["chosen_val_accuracy"], m["runner_up"], m["choice_se"]
+    ),
     ("3_multilayer", "grid_edge_verdict"): lambda m, d: v.grid_edges(m["stage1_best"], _stage1_grids(m)),
     ("3_multilayer", "long_run_verdicts"): lambda m, d: {name: v.long_run(s) for name, s in m["summary"].items()},
     ("3_multilayer", "regularisation_verdicts"): lambda m, d: v.regularisation(m["regularisation"], d),

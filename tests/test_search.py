@@ -118,6 +118,16 @@ def test_two_stage_search_chooses_the_best_that_finished_within_the_budget(monke
     assert found.over_budget == [found.stage2[2].label]
 
 
+def test_runner_up_is_the_best_other_choice_that_finished_within_the_budget(monkeypatch):
+    """The runner-up is what rounding could choose instead: never a diverged
+    or an over-budget configuration, never the chosen one."""
+    found = two_stage(monkeypatch, {8: 0.8, 32: None, 64: 0.95}, budget_factor=4.5)
+    second = sr.runner_up(found)
+    assert second is not found.chosen and not second.diverged and second.label not in found.over_budget
+    assert second.config.layer_sizes == (20, 8, 4)  # stage 1's other learning rate, 8 wide
+    assert sr.search_record(found)["runner_up"] == {"label": second.label, "val_accuracy": second.final}
+
+
 def test_two_stage_search_refuses_when_nothing_fits_the_budget(monkeypatch):
     """It once chose the cheapest configuration, diverged or not, and went
     over the budget without a word."""

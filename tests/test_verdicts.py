@@ -145,3 +145,18 @@ def test_grid_edges_names_each_axis_at_its_edge():
         "the best setting may lie beyond the grid"
     )
     assert v.grid_edge(0.1, [0.1]) == ""  # one value has no inside and no edge
+
+
+def test_choice_margin_says_whether_rounding_could_move_the_choice():
+    """Issue 19/20: the MNIST choice moved between 784-300-300-10 and
+    784-300-10 at 0.03 points apart, a fifth of a standard error."""
+    close = v.choice_margin(0.9782, {"label": "hidden 300-300", "val_accuracy": 0.9779}, 0.00147)
+    assert close.startswith("the runner-up, hidden 300-300, is 0.03 points behind, less than two standard errors")
+    assert "may choose it instead" in close
+    apart = v.choice_margin(0.9782, {"label": "hidden 100", "val_accuracy": 0.9740}, 0.00147)
+    assert "two standard errors or more" in apart and "should not change the choice" in apart
+    tie = v.choice_margin(0.97, {"label": "b", "val_accuracy": 0.97}, 0.001)
+    assert "0.00 points behind" in tie and "cannot tell them apart" in tie
+    assert "no choice to make" in v.choice_margin(0.97, None, 0.001)
+    with pytest.raises(ValueError, match="must not beat"):
+        v.choice_margin(0.96, {"label": "b", "val_accuracy": 0.97}, 0.001)
