@@ -147,6 +147,168 @@ def test_grid_edges_names_each_axis_at_its_edge():
     assert v.grid_edge(0.1, [0.1]) == ""  # one value has no inside and no edge
 
 
+def test_long_run_phrases():
+    summary = {
+        "short_range": {"spread_points": 0.1},
+        "last_range": {"spread_points": 0.6},  # the wider of the two decides
+        "first_perfect_epoch": None,
+        "last": {"train_accuracy": 0.99504},
+        "overfits": True,
+        "min_test_loss_epoch": 3,
+        "accuracy_change_points": -1.16,
+    }
+    out = v.long_run(summary)
+    assert "could differ" in out["stability"]
+    assert out["training_accuracy"] == "ends at 0.9950"
+    assert out["test_loss"].startswith("is lowest at epoch 3 and rises after it") and "overfitting" in out["test_loss"]
+    assert out["accuracy_change"] == "falls by 1.16 points"
+    summary.update(first_perfect_epoch=12, overfits=False, accuracy_change_points=0.0)
+    out = v.long_run(summary)
+    assert out["training_accuracy"].endswith("at epoch 12") and "still falling" in out["test_loss"]
+    assert out["accuracy_change"] == "does not move"
+
+
+def test_separable_at_two_standard_errors():
+    se = 0.005
+    assert "tie" in v.separable(0.0, se)
+    assert "cannot tell" in v.separable(2 * se - 1e-9, se)
+    assert "tells these two apart" in v.separable(2 * se, se)
+    assert "tells these two apart" in v.separable(0.01, 0.0)  # accuracies of 0 or 1 have no spread
+    with pytest.raises(ValueError):
+        v.separable(-0.01, se)
+
+
+def test_monitors_same_everywhere_and_mixed():
+    same = {"later": 0, "same": 7, "earlier": 0, "of": 7, "test_accuracy_gain_points": {}}
+    assert "same epoch in each of the 7 runs" in v.monitors(same)
+    mixed = {
+        "later": 4,
+        "same": 0,
+        "earlier": 3,
+        "of": 7,
+        "test_accuracy_gain_points": {"mean": 0.1, "min": -0.05, "max": 0.3},
+    }
+    text = v.monitors(mixed)
+    assert "an earlier epoch in 4 and a later one in 3" in text and "the same epoch" not in text
+    assert "+0.10 points on average (from -0.05 to +0.30)" in text
+
+
+def test_against_range():
+    assert v.against_range(0.982, 0.988, 0.990) == "stays 0.60 points below that range"
+    assert v.against_range(0.988, 0.988, 0.990) == "lies within that range"
+    assert v.against_range(0.9925, 0.988, 0.990) == "lies 0.25 points above that range"
+
+
+def test_regularisation_phrases_from_a_study():
+    def setting(acc, epoch):
+        return {"chosen_epoch": epoch, "at_chosen_epoch": {"val_accuracy": acc}}
+
+    study = {
+        "settings": {"none": setting(0.970, 4), "dropout": setting(0.972, 5)},
+        "chosen": "dropout",
+        "runner_up": "none",
+        "val_accuracy_se": 0.005,
+        "seeds": {"0": {"chosen_epoch": 5}, "1": {"chosen_epoch": 4}},
+        "monitors": {"later": 0, "same": 3, "earlier": 0, "of": 3, "test_accuracy_gain_points": {}},
+        "test_accuracy": {"mean": 0.982},
+    }
+    out = v.regularisation(study, "mnist")
+    assert out["runner_up_gap"] == pytest.approx(0.002) and "cannot tell" in out["runner_up"]
+    assert out["n_seeds"] == 2 and out["seed_epochs"] == "5 and 4" and out["chosen_epoch"] == 5
+    assert out["published"] == "The network here stays 0.60 points below that range."
+    assert "Fashion-MNIST, to which those figures do not apply" in v.regularisation(study, "fashion-mnist")["published"]
+    with pytest.raises(ValueError, match="one setting only"):
+        v.regularisation({**study, "runner_up": None}, "mnist")
+
+
+def test_optimizer_ranking_ties_and_standard_errors():
+    se = 0.005
+    apart = v.optimizer_ranking({"sgd": 0.95, "momentum": 0.97, "adam": 0.99}, se)
+    assert apart.startswith("adam has the highest validation accuracy (99.00%)") and "ahead of the next" in apart
+    close_two = v.optimizer_ranking({"sgd": 0.95, "momentum": 0.985, "adam": 0.99}, se)
+    assert "adam and momentum lie within two standard errors" in close_two
+    all_close = v.optimizer_ranking({"sgd": 0.982, "momentum": 0.985, "adam": 0.99}, se)
+    assert "all 3 lie within two standard errors" in all_close
+    tie = v.optimizer_ranking({"sgd": 0.95, "momentum": 0.99, "adam": 0.99}, se)
+    assert tie.startswith("momentum and adam tie for the highest validation accuracy (99.00%)")
+    with pytest.raises(ValueError, match="two optimisers"):
+        v.optimizer_ranking({"sgd": 0.9}, se)
+
+
+def test_confidence_above_and_below_four_nines():
+    assert v.confidence(0.99999) == "more than 0.9999"
+    assert v.confidence(v.NEAR_CERTAIN) == "more than 0.9999"  # never "at least 1.0000"
+    assert v.confidence(0.999949) == "at least 0.9999"
+    assert v.confidence(0.98765) == "at least 0.9877"
+    assert v.confidence(float("nan")) == "nothing: no test image is wrong"
+    with pytest.raises(ValueError, match="not percentages"):
+        v.confidence(98.0)
+
+
+def test_most_confused_names_one_pair_or_calls_the_tie():
+    names = [str(k) for k in range(10)]
+    one = [{"true": 4, "predicted": 9, "count": 7}]
+    assert v.most_confused(one, names) == "the most frequent confusion is a true 4 taken for a 9 (7 images)"
+    three = one + [{"true": 7, "predicted": 2, "count": 7}, {"true": 3, "predicted": 5, "count": 7}]
+    text = v.most_confused(three, names)
+    assert text.startswith("the most frequent confusions tie at 7 images each:")
+    assert text.endswith("a true 4 taken for a 9, a true 7 taken for a 2 and a true 3 taken for a 5")
+    assert "no confusion" in v.most_confused([], names)
+
+
+# --- edges a review found --------------------------------------------------------
+
+
+def test_claim_is_not_called_even_when_one_half_fails_by_majority():
+    """claim(2, 0, 4) once read "split evenly", though "ends lower" failed in
+    all 4 comparisons."""
+    assert v.claim(2, 0, 4) == "the data does not bear the claim out"
+    assert v.claim(0, 2, 4) == "the data does not bear the claim out"
+    assert "split evenly" in v.claim(2, 2, 4) and "split evenly" in v.claim(3, 2, 4)
+
+
+def test_monitors_leave_out_a_count_of_zero():
+    m = {"later": 0, "same": 2, "earlier": 1, "of": 3, "test_accuracy_gain_points": {"mean": 0, "min": 0, "max": 0}}
+    text = v.monitors(m)
+    assert "in 0" not in text and "the same epoch in 2 and a later one in 1" in text
+
+
+def test_optimizer_ranking_with_no_standard_error_never_puts_a_tie_ahead_of_itself():
+    tie = v.optimizer_ranking({"sgd": 1.0, "adam": 1.0, "momentum": 0.9}, 0.0)
+    assert tie.startswith("sgd and adam tie") and "ahead of the next" in tie
+    close = v.optimizer_ranking({"sgd": 0.99, "adam": 0.99, "momentum": 0.985}, 0.005)
+    assert close.startswith("sgd and adam tie") and "within two standard errors" in close
+    assert (
+        v.optimizer_ranking({"sgd": 1.0, "adam": 1.0}, 0.0)
+        == "all 2 tie at 100.00%: at this budget they cannot be told apart"
+    )
+
+
+def test_accuracy_change_judges_the_size_as_printed_and_refuses_nan():
+    assert v.accuracy_change(0.199) == "rises by 0.20 points"  # printed as 0.20, so not "barely"
+    assert v.accuracy_change(0.194) == "barely moves (+0.19 points)"
+    with pytest.raises(ValueError, match="finite"):
+        v.accuracy_change(float("nan"))
+
+
+def test_against_range_never_prints_zero_points_outside():
+    assert v.against_range(0.98799, 0.988, 0.990) == "lies at the edge of that range (less than 0.01 points outside it)"
+    assert v.against_range(0.985, 0.988, 0.990) == "stays 0.30 points below that range"
+    assert v.against_range(0.989, 0.988, 0.990) == "lies within that range"
+
+
+def test_loss_order_late_says_below_from_the_crossing_on():
+    text = v.loss_order({"pattern": "late", "share_below": 0.75, "cross_epoch": 1.5})
+    assert text.startswith("is below the whole-set training loss at 75% of the evaluation points, all from epoch 1.5")
+
+
+def test_per_epoch_leaves_ties_out():
+    assert v.per_epoch(2, 1) == "faster"
+    assert v.per_epoch(0, 2) == "slower, not faster"  # two ties beside them would not make it "slower" by majority of 4
+    assert v.per_epoch(1, 1) == "as often faster as slower"
+    assert v.per_epoch(0, 0).startswith("neither faster nor slower")
+
+
 def test_choice_margin_says_whether_rounding_could_move_the_choice():
     """Issue 19/20: the MNIST choice moved between 784-300-300-10 and
     784-300-10 at 0.03 points apart, a fifth of a standard error."""
