@@ -79,6 +79,24 @@ class Section:
         self.last_label = label
 
     @staticmethod
+    def aside(fig, caption: str) -> None:
+        """Show ``fig`` with an unnumbered caption, for a reader of the
+        notebook in JupyterLab: nothing is saved or recorded, and the cell
+        that calls this carries the ``remove-cell`` tag, so that the report,
+        which the figure would only lengthen, leaves it out."""
+        from IPython.display import HTML, display
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=100)
+        b64 = base64.b64encode(buf.getvalue()).decode()
+        display(
+            HTML(
+                f'<figure><img src="data:image/png;base64,{b64}" alt="{html.escape(caption)}"/>'
+                f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+            )
+        )
+
+    @staticmethod
     def md(text: str) -> None:
         """Show Markdown (prose with numbers computed by the run)."""
         from IPython.display import Markdown, display

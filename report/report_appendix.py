@@ -41,7 +41,8 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
             "in `notebooks/` while this report was built; none was typed by hand.",
             "",
             f"- **Built:** {env['built']} from git commit `{env['git_commit']}`",
-            f"- **Parameter files:** {files}",
+            f"- **Parameter files:** {files} (a parameter a file does not set keeps its notebook's default; "
+            "`metrics.json` records every one under `parameters`)",
             f"- **Seeds:** {', '.join(seeds)}",
             f"- **Python:** {env['python']} on {env['platform']}",
             f"- **CPU:** {env['cpu']}, {env['cores']} cores",
@@ -50,9 +51,5 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
             *([f"- **Forced BLAS kernel:** {forced}."] if (forced := forced_kernel()) else []),
             f"- **Packages:** {pk}",
             f"- **Wall time of each notebook:** {times}",
-            "",
-            "Each notebook's parameters are those of its parameter file above (every one "
-            "it does not set keeps the notebook's default), and the build records them all "
-            "in `metrics.json` under `parameters`.",
         ]
     )

@@ -93,3 +93,13 @@ def test_notebook_says_near_the_top_how_its_placeholders_are_filled(path):
     top = cells[: next(i for i, (_, _, tags) in enumerate(cells) if "parameters" in tags)]
     said = [(s, tags) for kind, s, tags in top if kind == "markdown" and "metrics.json" in s and "JupyterLab" in s]
     assert len(said) == 1 and "remove-cell" in said[0][1], top
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_asides_stay_out_of_the_report(path):
+    """A cell that shows a figure with ``section.aside`` (for JupyterLab only)
+    carries the ``remove-cell`` tag, which the report build leaves out; one
+    that numbers a figure with ``section.figure`` does not."""
+    for kind, source, tags in code_and_markdown(path):
+        if kind == "code" and "section.aside(" in source:
+            assert "remove-cell" in tags and "section.figure(" not in source, source[:80]

@@ -86,6 +86,21 @@ def test_section_numbers_figures_in_order_and_records_them(tmp_path, capsys):
     assert m["parameters"] == {"seed": 3} and m["accuracy"] == 0.5
 
 
+def test_an_aside_is_shown_but_neither_numbered_nor_recorded(tmp_path, capsys):
+    """A figure for JupyterLab only (``Section.aside``): the next numbered
+    figure keeps its number, and nothing goes to metrics.json or the disk."""
+    from matplotlib.figure import Figure
+
+    s = Section(3, tmp_path)
+    fig = Figure(figsize=(2, 1))
+    fig.subplots().plot([0, 1])
+    s.aside(fig, "only in JupyterLab")
+    s.figure(fig, "curves", "the curves")
+    assert s.last_label == "Figure 3.1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["curves.png", "curves.svg"]
+    assert json.loads(s.save().read_text())["figures"] == {"curves": {"label": "Figure 3.1", "caption": "the curves"}}
+
+
 @pytest.mark.parametrize("row,col", [(3, 20), (25, 1)])
 def test_filter_image_puts_a_pixel_at_its_row_and_column(row, col):
     """Weight j = 28 * row + col is drawn at image row `row` (from the top)
