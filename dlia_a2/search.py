@@ -236,9 +236,7 @@ def runner_up(found: TwoStageSearch) -> SearchResult | None:
     there is no other). How far behind it lies says whether the choice could
     move when only the rounding does."""
     others = [
-        r
-        for r in found.searched
-        if r is not found.chosen and not r.diverged and r.label not in found.over_budget
+        r for r in found.searched if r is not found.chosen and not r.diverged and r.label not in found.over_budget
     ]
     return best(others) if others else None
 
@@ -259,9 +257,7 @@ def search_record(found: TwoStageSearch) -> dict:
         "chosen": found.chosen.config.to_dict(),
         "chosen_label": found.chosen.label,
         "chosen_val_accuracy": found.chosen.final,
-        "runner_up": (
-            {"label": second.label, "val_accuracy": second.final} if (second := runner_up(found)) else None
-        ),
+        "runner_up": ({"label": second.label, "val_accuracy": second.final} if (second := runner_up(found)) else None),
     }
 
 

@@ -41,11 +41,8 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
             "in `notebooks/` while this report was built; none was typed by hand.",
             "",
             f"- **Built:** {env['built']} from git commit `{env['git_commit']}`",
-            f"- **Parameter files:** {files} (a parameter a file does not set keeps its notebook's default; "
-            "`metrics.json` records every one under `parameters`)",
-            f"- **Seeds:** {', '.join(seeds)}",
-            f"- **Python:** {env['python']} on {env['platform']}",
-            f"- **CPU:** {env['cpu']}, {env['cores']} cores",
+            f"- **Parameter files:** {files}, every value recorded in `metrics.json`; seeds {', '.join(seeds)}",
+            f"- **Machine:** Python {env['python']} on {env['platform']}; {env['cpu']}, {env['cores']} cores",
             f"- **BLAS:** {blas}; BLAS environment variables: {blas_env}",
             f"- **SGD step:** {env['blas_path']}",
             *([f"- **Forced BLAS kernel:** {forced}."] if (forced := forced_kernel()) else []),

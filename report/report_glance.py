@@ -9,7 +9,7 @@ import html
 import re
 
 from dlia_a2.prose import dataset as dataset_name
-from dlia_a2.prose import pct, plural, sci
+from dlia_a2.prose import pct, plural, points, sci
 
 HEADERS = ("exercise", "question", "answer", "read from")
 # activations as the literature writes them
@@ -77,7 +77,13 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                 f"learning rate {ch['learning_rate']:g}, "
                 f"batch {ch['batch_size']}",
                 f"validation accuracy {pct(e3['chosen_val_accuracy'])} after {plural(p['search_epochs'], 'epoch')}, "
-                f"the best of {e3['n_search_configs']} configurations; {e3['choice_verdict']}",
+                f"the best of {e3['n_search_configs']} configurations"
+                + (
+                    f"; the runner-up {points(e3['chosen_val_accuracy'] - e3['runner_up']['val_accuracy'])} points "
+                    f"behind (one standard error: {points(e3['choice_se'])})"
+                    if e3.get("runner_up")
+                    else ""
+                ),
             ),
             (
                 "3",

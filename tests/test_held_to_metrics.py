@@ -63,6 +63,7 @@ RECOMPUTED = {
     ("3_multilayer", "choice_verdict"): lambda m, d: v.choice_margin(
         m["chosen_val_accuracy"], m["runner_up"], m["choice_se"]
     ),
+    ("3_multilayer", "published_comparison"): lambda m, d: v.published_comparison(d),
     ("3_multilayer", "grid_edge_verdict"): lambda m, d: v.grid_edges(m["stage1_best"], _stage1_grids(m)),
     ("3_multilayer", "long_run_verdicts"): lambda m, d: {name: v.long_run(s) for name, s in m["summary"].items()},
     ("3_multilayer", "regularisation_verdicts"): lambda m, d: v.regularisation(m["regularisation"], d),

@@ -202,17 +202,20 @@ def test_appendix_says_which_sgd_step_ran(built):
 
 def page_fill(pdf: Path) -> list[float]:
     """How far down each page of the PDF its content reaches, as a share of
-    the text area (A4 with the template's 16 mm top and bottom margins)."""
+    the text area (A4 with the template's top and bottom margin, read from
+    its ``@page`` rule)."""
     import numpy as np
     from PIL import Image
 
+    page_rule = re.search(r"@page\s*\{[^}]*margin:\s*(\d+)mm", (pdf.parent / "report.html").read_text())
+    margin = int(page_rule.group(1))
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["pdftoppm", "-r", "30", "-gray", str(pdf), f"{tmp}/p"], check=True)
         fills = []
         for page in sorted(Path(tmp).glob("p*")):
             ink = np.asarray(Image.open(page)) < 200
             height = ink.shape[0]
-            top, bottom = height * 16 / 297, height * (1 - 16 / 297)
+            top, bottom = height * margin / 297, height * (1 - margin / 297)
             rows = np.flatnonzero(ink.any(axis=1))
             fills.append(float((rows[-1] + 1 - top) / (bottom - top)) if len(rows) else 0.0)
     return fills

@@ -316,9 +316,17 @@ def test_choice_margin_says_whether_rounding_could_move_the_choice():
     assert close.startswith("the runner-up, hidden 300-300, is 0.03 points behind, less than two standard errors")
     assert "may choose it instead" in close
     apart = v.choice_margin(0.9782, {"label": "hidden 100", "val_accuracy": 0.9740}, 0.00147)
-    assert "two standard errors or more" in apart and "cannot show that a rebuild elsewhere" in apart
+    assert "two standard errors or more" in apart and "may still choose otherwise" in apart
     tie = v.choice_margin(0.97, {"label": "b", "val_accuracy": 0.97}, 0.001)
     assert "0.00 points behind" in tie and "cannot tell them apart" in tie
     assert "no choice to make" in v.choice_margin(0.97, None, 0.001)
     with pytest.raises(ValueError, match="must not beat"):
         v.choice_margin(0.96, {"label": "b", "val_accuracy": 0.97}, 0.001)
+
+
+def test_published_comparison_quotes_the_data_sets_own_literature():
+    assert "Simard et al. (2003, Table 1) 98.4%" in v.published_comparison("mnist")
+    assert "Xiao" not in v.published_comparison("mnist")
+    assert "Xiao et al. (2017, Table 3) report 87.0%" in v.published_comparison("fashion-mnist")
+    assert "Simard" not in v.published_comparison("fashion-mnist")
+    assert v.published_comparison("kmnist") == "The report quotes no published result on kmnist."
