@@ -24,8 +24,17 @@ def main(dataset, epochs, lr, max_norm, shift, seed, out):
     if int(shift):
         extra["shift_pixels"] = int(shift)
     config = TrainConfig(
-        layer_sizes=(784, 800, 800, 10), init="he", input_dropout=0.2, dropout=0.5, optimizer="momentum",
-        momentum=0.9, lr_schedule="cosine", batch_size=128, learning_rate=float(lr), epochs=int(epochs), **extra,
+        layer_sizes=(784, 800, 800, 10),
+        init="he",
+        input_dropout=0.2,
+        dropout=0.5,
+        optimizer="momentum",
+        momentum=0.9,
+        lr_schedule="cosine",
+        batch_size=128,
+        learning_rate=float(lr),
+        epochs=int(epochs),
+        **extra,
     )
     times = []
     last = [time.perf_counter()]
@@ -42,9 +51,14 @@ def main(dataset, epochs, lr, max_norm, shift, seed, out):
     va, ta = h["val_accuracy"].tolist(), h["test_accuracy"].tolist()
     b = int(np.argmax(va))
     rec = {
-        "dataset": dataset, "config": config.to_dict(), "seed": int(seed), "wall_s": wall,
-        "s_per_epoch_incl_eval": wall / len(va), "epoch_seconds": times,
-        "val_accuracy": va, "test_accuracy": ta,
+        "dataset": dataset,
+        "config": config.to_dict(),
+        "seed": int(seed),
+        "wall_s": wall,
+        "s_per_epoch_incl_eval": wall / len(va),
+        "epoch_seconds": times,
+        "val_accuracy": va,
+        "test_accuracy": ta,
         "last": {"epoch": len(va), "val": va[-1], "test": ta[-1]},
         "val_best": {"epoch": b + 1, "val": va[b], "test": ta[b]},
         "last5_test_range": [min(ta[-5:]), max(ta[-5:])],
