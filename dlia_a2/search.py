@@ -47,6 +47,8 @@ class SearchResult:
                 ("dropout", "dropout"),
                 ("input_dropout", "input dropout"),
                 ("weight_decay", "weight decay"),
+                ("max_norm", "max-norm"),
+                ("shift_pixels", "shifts up to"),
             )
             if getattr(c, key)
         ]
