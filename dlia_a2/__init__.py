@@ -18,6 +18,7 @@ Modules, lowest first; each imports only ``mlp_core`` and the ones above it:
 - ``config``: ``TrainConfig``, the checked settings of a training run;
 - ``history``: what a run records, and the state a checkpoint keeps;
 - ``divergence``: when a run is stopped as diverged, and the error that says so;
+- ``augment``: random shifts of the training images by a few pixels;
 - ``training``: data checks, evaluation and the resumable training loop
   (with weight decay, dropout, a learning-rate schedule and keeping the best epoch);
 - ``checkpoint``: saving, loading and resuming training runs;

@@ -66,6 +66,8 @@ class TrainConfig:
     input_dropout: float = 0.0  # the same for each input pixel (no gradient needed there)
     keep_best: str = ""  # "": return the last weights; "val_loss" or "val_accuracy": the best epoch end's
     fused_sgd: bool = True  # SGD only: each weight update fused into its gradient's product (optimizers.SGD)
+    max_norm: float = 0.0  # > 0: each hidden unit's incoming weights rescaled to norm <= max_norm after every step
+    shift_pixels: int = 0  # > 0: each training image moved by up to this many pixels per mini-batch (augment)
 
     def __post_init__(self):
         object.__setattr__(self, "layer_sizes", check_layer_sizes(self.layer_sizes))
@@ -87,6 +89,15 @@ class TrainConfig:
             if not 0 <= value < 1:
                 raise ValueError(f"{name} must lie in [0, 1), got {value}")
         check_weight_decay(self.weight_decay)
+        if not is_real(self.max_norm) or not (self.max_norm >= 0 and math.isfinite(self.max_norm)):
+            raise ValueError(f"max_norm must be a finite number >= 0 (0: no constraint), got {self.max_norm!r}")
+        whole_number("shift_pixels (0: no shifts)", self.shift_pixels, at_least=0)
+        side = math.isqrt(self.layer_sizes[0])
+        if self.shift_pixels and (side * side != self.layer_sizes[0] or self.shift_pixels >= side):
+            raise ValueError(
+                f"shift_pixels={self.shift_pixels} needs square images wider than the shift as input, "
+                f"but the input layer has {self.layer_sizes[0]} units; use shift_pixels=0"
+            )
         check_decay_per_step(self.learning_rate, self.weight_decay)
         if not isinstance(self.keep_best, str):
             raise TypeError(f"keep_best must be a string such as 'val_loss' or '', got {self.keep_best!r}")

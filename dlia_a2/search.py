@@ -8,12 +8,15 @@ and the reference hand-in's claims). Every function returns plain data.
 from __future__ import annotations
 
 import itertools
+import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from dlia_a2 import training
+from dlia_a2 import analysis, training
+from dlia_a2.checks import whole_number
 from dlia_a2.config import TrainConfig
 from dlia_a2.divergence import TrainingDiverged
 from dlia_a2.jobs import run_jobs
@@ -44,6 +47,8 @@ class SearchResult:
                 ("dropout", "dropout"),
                 ("input_dropout", "input dropout"),
                 ("weight_decay", "weight decay"),
+                ("max_norm", "max-norm"),
+                ("shift_pixels", "shifts up to"),
             )
             if getattr(c, key)
         ]
@@ -150,6 +155,206 @@ def epoch_flops(layer_sizes, n_train: int, n_eval: int = 0) -> float:
     forward = sum(2 * a * b for a, b in pairs)
     backward = forward + sum(2 * a * b for a, b in pairs[1:])
     return float(n_train * (forward + backward) + n_eval * forward)
+
+
+# --- successive halving and the one-standard-error rule --------------------------
+
+
+def successive_halving(
+    configs: Sequence[TrainConfig],
+    X_fit: np.ndarray,
+    y_fit: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    min_epochs: int,
+    max_epochs: int,
+    eta: int = 3,
+    seeds: Sequence[int] = (0,),
+    finalist_seeds: Sequence[int] = (0, 1),
+    n_finalists: int = 3,
+    workers: int = 1,
+    scheduler: str | None = None,
+    on_result=note_result,
+) -> dict:
+    """Successive halving (Jamieson and Talwalkar 2016) over ``configs``,
+    then the one-standard-error rule among the finalists.
+
+    Rung ``r`` trains every surviving configuration for ``min(min_epochs *
+    eta**r, max_epochs)`` epochs on each of ``seeds`` and keeps the best
+    ``ceil(n / eta)`` by mean final validation accuracy (never fewer than
+    ``n_finalists``; diverged configurations never survive), until a rung
+    has run ``max_epochs`` or only the finalists are left. Each rung trains
+    its survivors afresh rather than resuming the previous rung's weights:
+    a cosine schedule, and the checkpoint fingerprint, depend on the number
+    of epochs, so a shorter run is not the start of a longer one. The top
+    ``n_finalists`` of the last rung are then trained for ``max_epochs`` on
+    every seed of ``finalist_seeds`` (a run the last rung already made at
+    ``max_epochs`` is reused, not trained twice), and
+    :func:`one_standard_error_choice` picks among them by the cost
+    :func:`epoch_flops` of an epoch over ``X_fit``.
+
+    Parameters
+    ----------
+    configs : the grid; its order breaks ties (the earlier wins).
+    X_fit, y_fit : ndarray, shape (N, D) and (N,), what each trains on.
+    X_val, y_val : ndarray, shape (M, D) and (M,), what each is scored on.
+    min_epochs, max_epochs : int, 1 <= min_epochs <= max_epochs.
+    eta : int, 2 or more: the rung's budget grows, and the field shrinks, by this factor.
+    seeds : the seeds of every rung's runs.
+    finalist_seeds : the seeds of the finalists' runs, two or more for a seed spread.
+    n_finalists : how many configurations reach the final, 1 or more.
+    workers, scheduler, on_result : as for :func:`search`.
+
+    Returns
+    -------
+    dict
+        ``rungs``: per rung ``epochs``, ``trained`` (grid indices),
+        ``val_accuracy`` (index -> mean over ``seeds``, None if diverged) and
+        ``survivors`` (best first); ``finalists``, in grid order: per finalist ``index``, ``label``,
+        ``val_accuracy`` per seed (as a string); ``results``: the finalists'
+        :class:`SearchResult` lists; ``choice``: what
+        :func:`one_standard_error_choice` returned, with the chosen ``index``.
+    """
+    configs = list(configs)
+    if not configs:
+        raise ValueError("successive_halving needs at least one configuration")
+    whole_number("min_epochs", min_epochs, at_least=1)
+    whole_number("max_epochs", max_epochs, at_least=min_epochs)
+    whole_number("eta", eta, at_least=2)
+    whole_number("n_finalists", n_finalists, at_least=1)
+    if not seeds or not finalist_seeds:
+        raise ValueError("seeds and finalist_seeds each need at least one seed")
+    data = (X_fit, y_fit, X_val, y_val)
+    run = dict(workers=workers, scheduler=scheduler, on_result=on_result)
+
+    def train_all(indices, epochs, seed_list):
+        out = {i: [] for i in indices}
+        for seed in seed_list:
+            for i, r in zip(
+                indices, search([configs[i].replace(epochs=epochs) for i in indices], *data, seed=seed, **run)
+            ):
+                out[i].append(r)
+        return out
+
+    rungs, alive, epochs, done = [], list(range(len(configs))), min(min_epochs, max_epochs), {}
+    while True:
+        trained = train_all(alive, epochs, seeds)
+        score = {
+            i: None if any(r.diverged for r in rs) else float(np.mean([r.final for r in rs]))
+            for i, rs in trained.items()
+        }
+        finished = sorted((i for i in alive if score[i] is not None), key=lambda i: (-score[i], i))
+        if not finished:
+            raise RuntimeError(f"every configuration diverged at {epochs} epochs; try smaller learning rates")
+        last = epochs >= max_epochs or len(finished) <= n_finalists
+        keep = finished if last else finished[: max(n_finalists, math.ceil(len(alive) / eta))]
+        rungs.append(dict(epochs=epochs, trained=list(alive), val_accuracy=score, survivors=list(keep)))
+        if last:
+            if epochs == max_epochs:
+                done = {(i, s): r for i in keep for s, r in zip(seeds, trained[i], strict=True)}
+            break
+        alive, epochs = keep, min(epochs * eta, max_epochs)
+
+    # in grid order, the rule's tie-break: the ranking that put them here depends on rounding
+    finalists = sorted(rungs[-1]["survivors"][:n_finalists])
+    results = {i: [] for i in finalists}
+    for seed in finalist_seeds:
+        missing = [i for i in finalists if (i, seed) not in done]
+        fresh = train_all(missing, max_epochs, [seed]) if missing else {}
+        for i in finalists:
+            results[i].append(done[(i, seed)] if (i, seed) in done else fresh[i][0])
+    n_fit = len(X_fit)
+    choice = one_standard_error_choice(
+        [results[i] for i in finalists], lambda c: epoch_flops(c.layer_sizes, n_fit), n_val=len(X_val)
+    )
+    choice["index"] = finalists[choice["finalist"]] if choice["finalist"] is not None else None
+    return {
+        "rungs": rungs,
+        "finalists": [
+            dict(
+                index=i,
+                label=results[i][0].label,
+                val_accuracy={str(s): (None if r.diverged else r.final) for s, r in zip(finalist_seeds, results[i])},
+            )
+            for i in finalists
+        ],
+        "results": [results[i] for i in finalists],
+        "choice": choice,
+    }
+
+
+def one_standard_error_choice(
+    results: Sequence[Sequence[SearchResult]], cost: Callable[[TrainConfig], float], *, n_val: int
+) -> dict:
+    """The one-standard-error rule (Hastie, Tibshirani and Friedman, sec.
+    7.10): the cheapest configuration whose mean validation accuracy is
+    within one standard error of the best.
+
+    The standard error is that of the best configuration's mean accuracy
+    ``p`` and combines two sources of chance: the validation images,
+    ``sqrt(p (1 - p) / n_val)`` (:func:`analysis.accuracy_standard_error`;
+    the same images score every seed, so averaging seeds does not shrink
+    it), and, where the best has two or more seeds, the training,
+    ``s / sqrt(k)`` for the sample standard deviation ``s`` of its ``k``
+    seeds' accuracies; the two add in quadrature. With one seed only the
+    first counts. A configuration any of whose runs diverged is never
+    chosen. Within the band, the lowest ``cost(config)`` wins, and equal
+    costs go to the earlier in ``results`` (the grid's order): a key with
+    no rounding in it.
+
+    Parameters
+    ----------
+    results : per configuration, its runs (one :class:`SearchResult` per
+        seed, same settings), in grid order.
+    cost : the cost of a configuration, e.g. ``lambda c: epoch_flops(c.layer_sizes, n)``.
+    n_val : int, the number of validation images each accuracy was measured on.
+
+    Returns
+    -------
+    dict
+        ``mean`` (per configuration, None if diverged), ``std`` (sample
+        standard deviation over seeds, 0 with one), ``cost``, ``best`` (the
+        position of the highest mean, earliest of equals), ``se``,
+        ``se_images``, ``se_seeds``, ``band`` (the lowest accuracy inside
+        it), ``within`` (positions inside the band) and ``finalist`` (the
+        position chosen).
+    """
+    if not results or any(not rs for rs in results):
+        raise ValueError("one_standard_error_choice needs at least one configuration, each with at least one run")
+    means, stds = [], []
+    for rs in results:
+        if any(r.diverged for r in rs):
+            means.append(None)
+            stds.append(None)
+            continue
+        a = np.array([r.final for r in rs], dtype=float)
+        means.append(float(a.mean()))
+        stds.append(float(a.std(ddof=1)) if len(a) > 1 else 0.0)
+    costs = [float(cost(rs[0].config)) for rs in results]
+    finished = [k for k, m in enumerate(means) if m is not None]
+    if not finished:
+        raise RuntimeError("every configuration diverged, so none can be chosen; try smaller learning rates")
+    top = max(finished, key=lambda k: (means[k], -k))
+    se_images = analysis.accuracy_standard_error(means[top], n_val)
+    k_seeds = len(results[top])
+    se_seeds = stds[top] / math.sqrt(k_seeds) if k_seeds > 1 else 0.0
+    se = math.hypot(se_images, se_seeds)
+    band = means[top] - se
+    within = [k for k in finished if means[k] >= band]
+    chosen = min(within, key=lambda k: (costs[k], k))
+    return {
+        "mean": means,
+        "std": stds,
+        "cost": costs,
+        "best": top,
+        "se": se,
+        "se_images": se_images,
+        "se_seeds": se_seeds,
+        "band": band,
+        "within": within,
+        "finalist": chosen,
+    }
 
 
 @dataclass

@@ -51,7 +51,9 @@ def long_run_summary(history: History, short_epochs: int, guard_epochs: int = 5)
     every training image right (None if never), and the epoch of the lowest
     test loss, with that loss. ``short_range`` and ``last_range`` guard the
     two readings: :func:`analysis.end_range` of the test accuracy over the
-    ``guard_epochs`` epochs up to each."""
+    ``guard_epochs`` epochs up to each, at every evaluation point inside
+    them; a run recorded with ``eval_every > 0`` thus guards the points
+    between epoch ends too (``points`` says how many were read)."""
     _check_epoch(history, short_epochs, "short_epochs")
     ends = history.epoch_ends()
     test_loss, train_accuracy = history["test_loss"][ends], history["train_accuracy"][ends]

@@ -21,11 +21,13 @@ differently, so long runs drift apart as rounding differences do
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
 import mlp_core as mc
+from dlia_a2.augment import shift_images
 from dlia_a2.checks import whole_number
 from dlia_a2.config import TrainConfig
 from dlia_a2.divergence import DivergenceWatch, TrainingDiverged, diverged_message
@@ -222,6 +224,7 @@ def train(
     act, B = config.activation, config.batch_size
     dropping = config.dropout or config.input_dropout
     batch_buffer = np.empty((B, X.shape[1]), X.dtype)
+    side = math.isqrt(X.shape[1])
 
     def record(batch_loss: float, batch_accuracy: float) -> None:
         nonlocal best
@@ -245,6 +248,8 @@ def train(
             # epoch's draw and the batch number
             drop_seed = int(rng.integers(2**63)) if dropping else None
             for b, (Xb, yb) in enumerate(batches, start=1):
+                if config.shift_pixels:  # drawn from the run's rng, so a resumed run draws the same shifts
+                    Xb = shift_images(Xb, rng, config.shift_pixels, side)
                 drop_rng = np.random.default_rng((drop_seed, b)) if dropping else None
                 if config.input_dropout:
                     Xb = mc.dropout_forward(Xb, config.input_dropout, drop_rng)[0]
@@ -255,6 +260,8 @@ def train(
                     message = diverged_message(problem, iteration + 1, epoch + 1, config)
                     raise TrainingDiverged(message, history, params)
                 optimizer.backward_step(params, dscores, caches)
+                if config.max_norm:
+                    mc.max_norm_(params, config.max_norm)
                 iteration += 1
                 if bar is not None:
                     bar.update()

@@ -24,6 +24,7 @@ ORDER = [
     "config",
     "history",
     "divergence",
+    "augment",
     "training",
     "checkpoint",
     "progress",

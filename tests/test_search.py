@@ -212,3 +212,5 @@ def test_search_label_names_the_regularisation():
     assert sr.SearchResult(base).label == "hidden 300, relu, lr 0.2, batch 32"
     reg = base.replace(dropout=0.3, weight_decay=5e-4, lr_schedule="cosine")
     assert sr.SearchResult(reg).label.endswith("batch 32, dropout 0.3, weight decay 0.0005, cosine schedule")
+    more = base.replace(max_norm=3.0, shift_pixels=2)
+    assert sr.SearchResult(more).label.endswith("batch 32, max-norm 3, shifts up to 2")

@@ -77,3 +77,30 @@ def test_seed_summary_reads_each_run_at_the_epoch_and_guards_it():
 def test_spread_of_one_value_has_zero_std():
     assert summaries.spread([0.5]) == {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5}
     assert summaries.spread([1.0, 3.0])["std"] == pytest.approx(np.sqrt(2))
+
+
+def run_evaluated_within_epochs(ends, lows, points_per_epoch=4) -> History:
+    """A run evaluated ``points_per_epoch`` times an epoch (as ``eval_every``
+    records it): accuracy ``ends[e]`` at each epoch end and ``lows[e]`` at
+    the point before it, 0.9 elsewhere."""
+    h = History(("train", "test"), points_per_epoch)
+    for e, (end, low) in enumerate(zip(ends, lows, strict=True)):
+        for k in range(1, points_per_epoch + 1):
+            a = end if k == points_per_epoch else low if k == points_per_epoch - 1 else 0.9
+            it = e * points_per_epoch + k
+            h.append(iteration=it, epoch=it / points_per_epoch, batch_loss=0.1, batch_accuracy=1.0, train_loss=0.1,
+                     train_accuracy=0.99, test_loss=1 - a, test_accuracy=a)  # fmt: skip
+    return h
+
+
+def test_guards_read_the_evaluation_points_between_epoch_ends():
+    """A dip between two epoch ends (issue 19: 77.40% between ends of
+    81.95-84.62%) is inside the guard of both summaries; a dip before the
+    window is not."""
+    h = run_evaluated_within_epochs(ends=[0.95] * 6, lows=[0.10, 0.9, 0.9, 0.9, 0.77, 0.9])
+    last = summaries.long_run_summary(h, short_epochs=1, guard_epochs=5)["last_range"]
+    assert (last["min"], last["max"], last["value"], last["points"]) == (0.77, 0.95, 0.95, 20)
+    s = summaries.seed_summary({0: h, 1: run_evaluated_within_epochs([0.95] * 6, [0.9] * 6)}, 6, 5)
+    assert s["seed_range"]["min"] == 0.77 and s["seed_test_accuracy"] == {"0": 0.95, "1": 0.95}
+    # the window starts after epoch 1, whose dip to 0.10 it leaves out
+    assert summaries.long_run_summary(h, short_epochs=1, guard_epochs=5)["last_range"]["from_epoch"] == 2

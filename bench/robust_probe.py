@@ -1,0 +1,71 @@
+"""Issue 19's measurement: the dropout network (784-800-800-10, he init,
+input dropout 0.2, dropout 0.5, momentum 0.9, cosine schedule, batch 128)
+trained by dlia_a2.training.train on 50,000 fit / 10,000 val images.
+
+Usage: python bench/robust_probe.py DATASET EPOCHS LR MAX_NORM SHIFT SEED OUT.json
+Run it with OPENBLAS_NUM_THREADS=1 under nice."""
+
+import json
+import sys
+import time
+
+import numpy as np
+
+from dlia_a2.config import TrainConfig
+from dlia_a2.data import load_split
+from dlia_a2.training import train
+
+
+def main(dataset, epochs, lr, max_norm, shift, seed, out):
+    X, y, Xv, yv, Xt, yt, _ = load_split(dataset, n_train=0, n_val=10000, seed=0)
+    extra = {}
+    if float(max_norm):
+        extra["max_norm"] = float(max_norm)
+    if int(shift):
+        extra["shift_pixels"] = int(shift)
+    config = TrainConfig(
+        layer_sizes=(784, 800, 800, 10),
+        init="he",
+        input_dropout=0.2,
+        dropout=0.5,
+        optimizer="momentum",
+        momentum=0.9,
+        lr_schedule="cosine",
+        batch_size=128,
+        learning_rate=float(lr),
+        epochs=int(epochs),
+        **extra,
+    )
+    times = []
+    last = [time.perf_counter()]
+
+    def tick(h):
+        now = time.perf_counter()
+        times.append(now - last[0])
+        last[0] = now
+        print(len(h), round(times[-1], 1), h.last("val_accuracy"), h.last("test_accuracy"), flush=True)
+
+    start = time.perf_counter()
+    _, h = train(X, y, config, np.random.default_rng(int(seed)), {"val": (Xv, yv), "test": (Xt, yt)}, callback=tick)
+    wall = time.perf_counter() - start
+    va, ta = h["val_accuracy"].tolist(), h["test_accuracy"].tolist()
+    b = int(np.argmax(va))
+    rec = {
+        "dataset": dataset,
+        "config": config.to_dict(),
+        "seed": int(seed),
+        "wall_s": wall,
+        "s_per_epoch_incl_eval": wall / len(va),
+        "epoch_seconds": times,
+        "val_accuracy": va,
+        "test_accuracy": ta,
+        "last": {"epoch": len(va), "val": va[-1], "test": ta[-1]},
+        "val_best": {"epoch": b + 1, "val": va[b], "test": ta[b]},
+        "last5_test_range": [min(ta[-5:]), max(ta[-5:])],
+    }
+    with open(out, "w") as f:
+        json.dump(rec, f, indent=1)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
