@@ -209,6 +209,11 @@ def best_lr_listing(best_lr_by_batch: Sequence[Sequence]) -> str:
     return listing([f"{g(lr)} at batch {b}" for b, lr in best_lr_by_batch])
 
 
+def _minus(text: str) -> str:
+    """A typeset minus sign in place of a hyphen-minus: '-0.03' -> '−0.03'."""
+    return text.replace("-", "\u2212")
+
+
 def grid_edge(value: float, grid: Sequence[float]) -> str:
     """Where ``value`` sits in the grid it was chosen from: ``"the largest
     tried"``, ``"the smallest tried"``, or ``""`` inside it (or when the grid
@@ -240,8 +245,9 @@ def grid_edges(best: Mapping[str, float], grids: Mapping[str, Sequence[float]]) 
 def best_lr_trend(best_lr_by_batch: Sequence[Sequence], learning_rates: Sequence[float]) -> str:
     """Whether the best learning rate grows with the batch size, from
     ``(batch_size, best_learning_rate)`` pairs (any order) and the learning
-    rates of the grid. A best rate at the grid's edge at every batch size
-    shows nothing: the best rates may lie beyond it, and differ there."""
+    rates of the grid. A best rate at the grid's edge shows nothing: the
+    best rates may lie beyond it, and differ there, so no trend is read
+    from a grid whose best rate sits on its edge at any batch size."""
     ordered = [lr for _, lr in sorted(best_lr_by_batch)]
     if len(ordered) < 2:
         return f"the claim cannot be tested: {NOT_COMPARED}"
@@ -253,6 +259,13 @@ def best_lr_trend(best_lr_by_batch: Sequence[Sequence], learning_rates: Sequence
                 "the grid, so it cannot show whether they depend on the batch size"
             )
         return "the same learning rate was best at every batch size, so this grid shows no such dependence"
+    at_edge = [(batch, lr) for batch, lr in sorted(best_lr_by_batch) if grid_edge(lr, learning_rates)]
+    if at_edge:
+        batch, lr = at_edge[0]
+        return (
+            f"the best rate at batch {batch}, {g(lr)}, is {grid_edge(lr, learning_rates)}; the best rates may "
+            "lie beyond the grid, so it cannot show how they depend on the batch size"
+        )
     if all(a <= b for a, b in zip(ordered, ordered[1:])):
         return "it grows with the batch size, so within this grid the data agrees with the claim"
     return "it does not grow with the batch size, so within this grid the data does not support the claim"
@@ -374,11 +387,11 @@ def monitors(m: Mapping) -> str:
         parts.append(f"the same epoch in {m['same']}")
     if m["earlier"]:
         parts.append(f"a later one in {m['earlier']}")
-    gain = m["test_accuracy_gain_points"]
+    gain = {k: _minus(f"{v:+.2f}") for k, v in m["test_accuracy_gain_points"].items() if k in ("mean", "min", "max")}
     return (
         f"of the {of} runs, the validation loss would have chosen {listing(parts)}; the test accuracy at the "
         f"epochs chosen on accuracy differs from that at the epochs the loss would choose by "
-        f"{gain['mean']:+.2f} points on average (from {gain['min']:+.2f} to {gain['max']:+.2f})"
+        f"{gain['mean']} points on average (from {gain['min']} to {gain['max']})"
     )
 
 
@@ -460,11 +473,14 @@ def optimizer_ranking(val_accuracy: Mapping[str, float], standard_error: float) 
 def confidence(p_min: float) -> str:
     """The lowest probability among confident mistakes: ``"more than
     0.9999"`` from :data:`NEAR_CERTAIN` on (where four digits would print
-    1.0000), else ``"at least 0.9876"``."""
+    1.0000), else ``"at least 0.9876"``, rounded down (0.99946 is "at
+    least 0.9994", never "at least 0.9995")."""
     if p_min != p_min:  # NaN: no mistakes to show
         return "nothing: no test image is wrong"
     _check_fraction("p_min", p_min)
-    return "more than 0.9999" if p_min >= NEAR_CERTAIN else f"at least {num(p_min)}"
+    if p_min >= NEAR_CERTAIN:
+        return "more than 0.9999"
+    return f"at least {math.floor(p_min * 10_000) / 10_000:.4f}"  # rounded down: "at least" stays true
 
 
 def most_confused(pairs: Sequence[Mapping], class_names: Sequence[str]) -> str:

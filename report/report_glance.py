@@ -102,10 +102,15 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
             ),
             (
                 "3",
-                f"regularised: {reg['chosen']}, chosen on validation",
+                (
+                    "regularisation: none chosen on validation (early stopping only)"
+                    if reg["chosen"] == "none"
+                    else f"regularised: {reg['chosen']}, chosen on validation"
+                ),
                 f"**{pct(reg['test_accuracy']['mean'])} ± {pct(reg['test_accuracy']['std'])}**",
-                f"mean ± sd of {len(reg['seeds'])} seeds, each at the epoch of its highest validation accuracy "
-                f"({reg['epochs']} epochs on {e3['n_fit_images']:,} images)",
+                f"mean ± sd of {len(reg['seeds'])} seeds, each at the epoch of its highest validation accuracy, "
+                f"after {reg['epochs']} epochs on the {e3['n_fit_images']:,} images of the training split (the "
+                "rows above train on every training image: not comparable number for number)",
             ),
         ]
     return rows
