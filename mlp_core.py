@@ -317,31 +317,6 @@ def update_parameters(params: dict, grads: dict, learning_rate: float) -> dict:
     return params
 
 
-def max_norm_(params: dict, c: float) -> dict:
-    """The max-norm constraint (Srivastava et al. 2014, sec. 5.1), in place:
-    every hidden unit's incoming weight vector, row ``m`` of ``W{l}`` for the
-    hidden layers ``l = 1 .. L-1`` (``Z = A_prev @ W.T + b``), is scaled down
-    to Euclidean norm ``c`` when it is longer; shorter rows, the biases and
-    the output layer are left as they are. Returns ``params``.
-
-    Parameters
-    ----------
-    params : dict
-        ``W1, b1, ..., WL, bL``; the hidden layers' ``W`` are changed in place.
-    c : float
-        The largest norm allowed, > 0.
-    """
-    if not c > 0:
-        raise ValueError(f"the max-norm bound c must be > 0, got {c}")
-    for l in range(1, len(params) // 2):
-        W = params[f"W{l}"]
-        norms = np.sqrt(np.einsum("ij,ij->i", W, W))
-        over = norms > c
-        if over.any():
-            W[over] *= (c / norms[over])[:, None].astype(W.dtype)
-    return params
-
-
 def predict_proba(X: np.ndarray, params: dict, activation: str) -> np.ndarray:
     """Class probabilities ``softmax(scores)``, shape ``(N, C)``."""
     return softmax(model_forward(X, params, activation)[0])

@@ -261,3 +261,32 @@ def check_decay_per_step(learning_rate: float, weight_decay: float) -> None:
             f"learning_rate * weight_decay = {per_step:g} shrinks the weights by a factor of 1 - {per_step:g} <= 0 "
             f"each step; use a weight_decay below {1 / learning_rate:g} (such as 1e-4)"
         )
+
+
+# --- a constraint applied after the step --------------------------------------------
+
+
+def max_norm_(params: dict, c: float) -> dict:
+    """The max-norm constraint (Srivastava et al. 2014, sec. 5.1), applied
+    after an optimiser's step, in place:
+    every hidden unit's incoming weight vector, row ``m`` of ``W{l}`` for the
+    hidden layers ``l = 1 .. L-1`` (``Z = A_prev @ W.T + b``), is scaled down
+    to Euclidean norm ``c`` when it is longer; shorter rows, the biases and
+    the output layer are left as they are. Returns ``params``.
+
+    Parameters
+    ----------
+    params : dict
+        ``W1, b1, ..., WL, bL``; the hidden layers' ``W`` are changed in place.
+    c : float
+        The largest norm allowed, > 0.
+    """
+    if not c > 0:
+        raise ValueError(f"the max-norm bound c must be > 0, got {c}")
+    for l in range(1, len(params) // 2):
+        W = params[f"W{l}"]
+        norms = np.sqrt(np.einsum("ij,ij->i", W, W))
+        over = norms > c
+        if over.any():
+            W[over] *= (c / norms[over])[:, None].astype(W.dtype)
+    return params

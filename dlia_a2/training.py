@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 import mlp_core as mc
+from dlia_a2 import optimizers
 from dlia_a2.augment import shift_images
 from dlia_a2.checks import whole_number
 from dlia_a2.config import TrainConfig
@@ -261,7 +262,7 @@ def train(
                     raise TrainingDiverged(message, history, params)
                 optimizer.backward_step(params, dscores, caches)
                 if config.max_norm:
-                    mc.max_norm_(params, config.max_norm)
+                    optimizers.max_norm_(params, config.max_norm)
                 iteration += 1
                 if bar is not None:
                     bar.update()

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import mlp_core as mc
-from dlia_a2 import training
+from dlia_a2 import optimizers, training
 from dlia_a2.augment import shift_images
 from dlia_a2.config import TrainConfig
 
@@ -158,7 +158,7 @@ def test_max_norm_bounds_long_rows_and_leaves_the_rest():
     before = {k: v.copy() for k, v in params.items()}
     c = 2.0
     assert np.linalg.norm(before["W1"][6:], axis=1).max() < c < np.linalg.norm(before["W1"][:6], axis=1).min()
-    mc.max_norm_(params, c)
+    optimizers.max_norm_(params, c)
     norms = np.linalg.norm(params["W1"], axis=1)
     assert np.allclose(norms[:6], c, rtol=1e-12, atol=0)
     assert np.array_equal(params["W1"][6:], before["W1"][6:])
@@ -174,21 +174,21 @@ def test_max_norm_bounds_long_rows_and_leaves_the_rest():
 
 def test_max_norm_holds_after_every_step_of_a_run(monkeypatch):
     """The bound binds (the unconstrained run exceeds it) and holds after
-    every update: the norms are read at each step through the core's call."""
+    every update: the norms are read at each step through the loop's call."""
     X, y = data()
     c = 0.8
     cfg = CONFIG.replace(max_norm=c, learning_rate=0.2)
     unconstrained, _ = training.train(X, y, cfg.replace(max_norm=0.0), np.random.default_rng(0))
     assert np.linalg.norm(unconstrained["W1"], axis=1).max() > c
     largest = []
-    project = mc.max_norm_
+    project = optimizers.max_norm_
 
     def watched(params, bound):
         out = project(params, bound)
         largest.append(max(np.linalg.norm(params[k], axis=1).max() for k in ("W1",)))
         return out
 
-    monkeypatch.setattr(mc, "max_norm_", watched)
+    monkeypatch.setattr(optimizers, "max_norm_", watched)
     p, _ = training.train(X, y, cfg, np.random.default_rng(0))
     assert len(largest) == 3 * -(-len(X) // cfg.batch_size)
     assert max(largest) <= c * (1 + 1e-6)
@@ -198,4 +198,4 @@ def test_max_norm_holds_after_every_step_of_a_run(monkeypatch):
 def test_max_norm_refuses_a_bound_of_zero():
     params = mc.initialize_parameters((4, 3, 2), np.random.default_rng(0))
     with pytest.raises(ValueError, match="> 0"):
-        mc.max_norm_(params, 0.0)
+        optimizers.max_norm_(params, 0.0)
