@@ -2,7 +2,7 @@
 input dropout 0.2, dropout 0.5, momentum 0.9, cosine schedule, batch 128)
 trained by dlia_a2.training.train on 50,000 fit / 10,000 val images.
 
-Usage: python bench/robust_probe.py DATASET EPOCHS LR MAX_NORM SHIFT SEED OUT.json
+Usage: python bench/robust_probe.py DATASET EPOCHS LR MAX_NORM SHIFT SEED OUT.json [INPUT_DROPOUT DROPOUT]
 Run it with OPENBLAS_NUM_THREADS=1 under nice."""
 
 import json
@@ -16,7 +16,7 @@ from dlia_a2.data import load_split
 from dlia_a2.training import train
 
 
-def main(dataset, epochs, lr, max_norm, shift, seed, out):
+def main(dataset, epochs, lr, max_norm, shift, seed, out, input_dropout=0.2, dropout=0.5):
     X, y, Xv, yv, Xt, yt, _ = load_split(dataset, n_train=0, n_val=10000, seed=0)
     extra = {}
     if float(max_norm):
@@ -26,8 +26,8 @@ def main(dataset, epochs, lr, max_norm, shift, seed, out):
     config = TrainConfig(
         layer_sizes=(784, 800, 800, 10),
         init="he",
-        input_dropout=0.2,
-        dropout=0.5,
+        input_dropout=float(input_dropout),
+        dropout=float(dropout),
         optimizer="momentum",
         momentum=0.9,
         lr_schedule="cosine",

@@ -1,9 +1,9 @@
 """The rules that relate a notebook's parameters to each other, which a JSON
 Schema of one value at a time cannot say: ``short_epochs`` within ``epochs``,
 the seeds' list starting with ``seed``, batch sizes the training images can
-fill, a validation set that fits, and the search and the long run within
-``budget_tflop`` (their cost counted as :func:`dlia_a2.search.epoch_flops`
-counts it). :func:`dlia_a2.parameters.check` applies :data:`RULES` after
+fill, a validation set that fits, the halving's rungs in order, and the
+search within ``budget_tflop`` (its cost counted as
+:func:`dlia_a2.search.epoch_flops` counts it). :func:`dlia_a2.parameters.check` applies :data:`RULES` after
 the schema.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dlia_a2.search import epoch_flops
+from dlia_a2.search import epoch_flops, halving_rungs
 
 # training images in MNIST and in Fashion-MNIST alike (tests/test_parameters.py
 # holds this to the sizes in dlia_a2.catalog.SPECS)
@@ -81,9 +81,10 @@ def _seeds_start_with_seed(p):
     return None
 
 
-def search_networks(p: dict) -> list[tuple[int, ...]]:
-    """The layer sizes of every network notebook 3's two-stage search may
-    train.
+def search_networks(p: dict) -> list[tuple[tuple[int, ...], int]]:
+    """The most notebook 3's search may train, as (layer sizes, epochs) per
+    training: an upper bound, since a rung's survivors are counted as the
+    largest networks of the grid.
 
     Parameters
     ----------
@@ -92,15 +93,23 @@ def search_networks(p: dict) -> list[tuple[int, ...]]:
 
     Returns
     -------
-    list of tuple of int
+    list of (tuple of int, int)
         Stage 1, one network per learning rate and batch size with the first
-        width; then stage 2, every depth and width for each activation (one
-        of which stage 1 trained already: counted again, an upper bound).
+        width, for ``search_epochs``; then each rung of
+        :func:`dlia_a2.search.halving_rungs` over every shape x activation x
+        pair, and the finalists' second seed.
     """
     first = (N_PIXELS, p["search_widths"][0], N_CLASSES)
-    stage1 = [first] * (len(p["search_learning_rates"]) * len(p["search_batch_sizes"]))
+    n_pairs = min(p["search_pairs"], len(p["search_learning_rates"]) * len(p["search_batch_sizes"]))
+    stage1 = [(first, p["search_epochs"])] * (len(p["search_learning_rates"]) * len(p["search_batch_sizes"]))
     shapes = [(N_PIXELS, *[w] * d, N_CLASSES) for d in p["search_depths"] for w in p["search_widths"]]
-    return stage1 + shapes * len(p["search_activations"])
+    largest = max(shapes, key=lambda s: epoch_flops(s, 1))
+    n = len(shapes) * len(p["search_activations"]) * n_pairs
+    rungs = halving_rungs(n, p["halving_min_epochs"], p["halving_max_epochs"], p["halving_eta"], p["halving_finalists"])
+    out = stage1 + [(s, rungs[0][1]) for s in shapes for _ in range(len(p["search_activations"]) * n_pairs)]
+    out += [(largest, e) for k, e in rungs[1:] for _ in range(k)]
+    out += [(largest, p["halving_max_epochs"])] * min(n, p["halving_finalists"]) * (min(2, len(p["seeds"])) - 1)
+    return out
 
 
 def search_tflop(p: dict) -> float:
@@ -114,13 +123,12 @@ def search_tflop(p: dict) -> float:
     Returns
     -------
     float
-        TFLOP: each network of :func:`search_networks` trained
-        ``search_epochs`` epochs on the images the search trains on and
-        scored on the ``n_val`` validation images after each, counted by
-        :func:`dlia_a2.search.epoch_flops` as the long run's budget is.
+        TFLOP: each training of :func:`search_networks` on the images the
+        search trains on, scored on the ``n_val`` validation images after
+        each epoch, counted by :func:`dlia_a2.search.epoch_flops`.
     """
     n_fit = _fit_images(p)
-    return sum(p["search_epochs"] * epoch_flops(s, n_fit, p["n_val"]) for s in search_networks(p)) / 1e12
+    return sum(e * epoch_flops(s, n_fit, p["n_val"]) for s, e in search_networks(p)) / 1e12
 
 
 def _search_within_budget(p):
@@ -131,29 +139,21 @@ def _search_within_budget(p):
             p["budget_tflop"],
             (
                 f"at least {cost:.3g}, the estimated TFLOP of the search asked for ({len(search_networks(p))} "
-                f"trainings of {p['search_epochs']} epochs on {_fit_images(p):,} images, up to width "
-                f"{max(p['search_widths'])} and depth {max(p['search_depths'])}): shrink search_widths, "
-                f"search_depths or search_epochs, or raise budget_tflop"
+                f"trainings of up to {max(p['search_epochs'], p['halving_max_epochs'])} epochs on "
+                f"{_fit_images(p):,} images, up to width {max(p['search_widths'])} and depth "
+                f"{max(p['search_depths'])}): shrink search_widths, search_depths, search_epochs or "
+                f"halving_max_epochs, or raise budget_tflop"
             ),
         )
     return None
 
 
-def _long_run_within_budget(p):
-    """The long run of the cheapest network searched must fit the budget, or
-    :func:`dlia_a2.search.two_stage_search` has nothing it may choose."""
-    n_all = _fit_images(p) + p["n_val"]
-    cheapest = min(search_networks(p), key=lambda s: epoch_flops(s, n_all, n_all + N_TEST_IMAGES))
-    cost = p["epochs"] * epoch_flops(cheapest, n_all, n_all + N_TEST_IMAGES) / 1e12
-    if cost > p["budget_tflop"]:
+def _halving_epochs_in_order(p):
+    if p["halving_min_epochs"] > p["halving_max_epochs"]:
         return (
-            "budget_tflop",
-            p["budget_tflop"],
-            (
-                f"at least {cost:.3g}, the TFLOP of the long run ({p['epochs']} epochs on {n_all:,} images) of "
-                f"the cheapest network searched, {'-'.join(map(str, cheapest))}: raise budget_tflop, lower epochs "
-                f"or search smaller networks"
-            ),
+            "halving_min_epochs",
+            p["halving_min_epochs"],
+            f"at most halving_max_epochs ({p['halving_max_epochs']}): the first rung is the shortest",
         )
     return None
 
@@ -166,7 +166,6 @@ RULES: dict[str, tuple[Rule, ...]] = {
     "3_multilayer": (
         _n_val_fits,
         _between_1_and_epochs("short_epochs"),
-        _between_1_and_epochs("seed_epochs"),
         _seeds_start_with_seed,
         _at_most(
             "search_batch_sizes",
@@ -178,7 +177,12 @@ RULES: dict[str, tuple[Rule, ...]] = {
             lambda p: _fit_images(p) + p["n_val"],
             lambda p: f"the {_fit_images(p) + p['n_val']} images of the long runs (n_train and n_val)",
         ),
+        _at_most(
+            "dropout_batch_size",
+            _fit_images,
+            lambda p: f"the {_fit_images(p)} images the regularisation study trains on (n_train, without n_val)",
+        ),
+        _halving_epochs_in_order,
         _search_within_budget,
-        _long_run_within_budget,
     ),
 }

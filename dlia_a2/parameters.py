@@ -139,25 +139,39 @@ SCHEMAS: dict[str, dict] = {
             # smallest with the largest
             "search_learning_rates": list_of(LEARNING_RATE, increasing=True),
             "search_batch_sizes": list_of(whole(1), increasing=True),
+            "search_pairs": whole(1),
             "search_widths": list_of(whole(1), distinct=True),
             "search_depths": list_of(whole(1), distinct=True),
             "search_activations": list_of(one_of(mc.ACTIVATIONS), distinct=True),
             "search_init": INIT,
+            "halving_min_epochs": EPOCHS,
+            "halving_max_epochs": EPOCHS,
+            "halving_eta": whole(2),
+            "halving_finalists": whole(1),
+            "fused_sgd": {"type": "boolean"},
             "epochs": EPOCHS,
             "short_epochs": whole(1),
             # distinct: each seed's run has its own checkpoint file
             "seeds": list_of(SEED, distinct=True),
-            "seed_epochs": whole(1),
+            "seed_epochs": EPOCHS,
+            "evaluations_per_epoch": whole(1, 100),
             "reference_hidden_sizes": list_of(whole(1)),
             "reference_learning_rate": LEARNING_RATE,
             "reference_batch_size": whole(1),
             "reference_init": INIT,
             "optimizer_epochs": EPOCHS,
-            "regularisation_epochs": EPOCHS,
-            # the probability of dropping a hidden unit, and the L2 coefficient
-            "regularisation_dropout": real(0, 0.9),
             "regularisation_weight_decay": real(0, 1),
-            # bounds the chosen network's long run and, before it starts, the search
+            # the dropout network of Srivastava et al. (2014): layers, drop
+            # probabilities, momentum SGD on a cosine schedule
+            "dropout_hidden_sizes": list_of(whole(1)),
+            "dropout_input": real(0, 0.9, low_included=True),
+            "dropout_hidden": real(0, 0.9, low_included=True),
+            "dropout_learning_rate": LEARNING_RATE,
+            "dropout_batch_size": whole(1),
+            "dropout_epochs": EPOCHS,
+            # random shifts of the augmented runs, reported apart; under half an image
+            "shift_pixels": whole(1, 13),
+            # bounds the search's estimated cost before it starts
             "budget_tflop": real(0),
             # processes forked side by side; each holds its own copy of a network
             "workers": whole(1, 32),

@@ -1,8 +1,8 @@
 """The hyperparameter search on a validation set: a grid of settings, each
 trained with the same seed side by side (:func:`dlia_a2.jobs.run_jobs`),
-the two-stage search of Exercise 3 with the cost of the chosen network's
-long run bounded, and what the report reads off it (the record, table rows
-and the reference hand-in's claims). Every function returns plain data.
+successive halving with the one-standard-error rule, Exercise 3's search
+built on them, and what the report reads off it (the record, table rows and
+the reference hand-in's claims). Every function returns plain data.
 """
 
 from __future__ import annotations
@@ -158,6 +158,18 @@ def epoch_flops(layer_sizes, n_train: int, n_eval: int = 0) -> float:
 
 
 # --- successive halving and the one-standard-error rule --------------------------
+
+
+def halving_rungs(n: int, min_epochs: int, max_epochs: int, eta: int, n_finalists: int) -> list[tuple[int, int]]:
+    """The rungs :func:`successive_halving` runs over ``n`` configurations
+    when none diverges, as (configurations trained, epochs) per rung: the
+    plan that bounds the search's cost before it starts."""
+    rungs, alive, epochs = [], n, min(min_epochs, max_epochs)
+    while True:
+        rungs.append((alive, epochs))
+        if epochs >= max_epochs or alive <= n_finalists:
+            return rungs
+        alive, epochs = max(n_finalists, math.ceil(alive / eta)), min(epochs * eta, max_epochs)
 
 
 def successive_halving(
@@ -358,126 +370,139 @@ def one_standard_error_choice(
 
 
 @dataclass
-class TwoStageSearch:
-    """What :func:`two_stage_search` found."""
+class HalvingSearch:
+    """What :func:`halving_search` found."""
 
-    stage1: list  # SearchResult per (learning rate, batch size), grid order
-    stage2: list  # SearchResult per (hidden sizes, activation), grid order
-    searched: list  # every distinct configuration trained
-    chosen: SearchResult  # the best within the budget
-    best_overall: SearchResult  # the best of all, budget or not
-    over_budget: list  # the labels of the configurations too costly to choose
-    long_run_tflop: dict  # label -> TFLOP of its long run
+    stage1: list  # SearchResult per (learning rate, batch size) of the base network, grid order
+    pairs: list  # the (learning rate, batch size) pairs that entered the halving, best first
+    grid: list  # the halving's configurations, in grid order
+    halving: dict  # what successive_halving returned
+    chosen: TrainConfig  # the configuration the one-standard-error rule chose
 
 
-def two_stage_search(
+def halving_search(
     base: TrainConfig,
     learning_rates,
     batch_sizes,
     hidden_sizes,
     activations,
-    X_train,
-    y_train,
+    X_fit,
+    y_fit,
     X_val,
     y_val,
-    long_run: dict,
-    budget_tflop: float,
-    seed: int = 0,
+    *,
+    n_pairs: int,
+    min_epochs: int,
+    max_epochs: int,
+    eta: int = 3,
+    finalist_seeds: Sequence[int] = (0, 1),
+    n_finalists: int = 3,
     workers: int = 1,
-    scheduler=None,
+    scheduler: str | None = None,
     on_result=note_result,
-) -> TwoStageSearch:
-    """Stage 1: learning rate x batch size of ``base``; stage 2: the best of
-    stage 1 with every hidden-layer shape x activation. The configuration
-    chosen is the best (by final validation accuracy) of those that did not
-    diverge and whose long run costs at most ``budget_tflop``, counted (not
-    timed, so that the choice is the same on every machine) by
-    :func:`epoch_flops` with ``long_run = {"epochs": ..., "n_train": ...,
-    "n_eval": ...}``.
+) -> HalvingSearch:
+    """Exercise 3's search: a grid read for the reference hand-in's claims,
+    then successive halving and the one-standard-error rule.
+
+    Stage 1 trains ``base`` (``base.epochs`` epochs, seed
+    ``finalist_seeds[0]``) at every learning rate x batch size; its curves
+    are the data of :func:`claims`. The ``n_pairs`` best pairs (diverged
+    pairs never) then enter :func:`successive_halving` with every hidden
+    shape x activation, from ``min_epochs`` to ``max_epochs`` epochs; the
+    finalists are trained on every seed of ``finalist_seeds`` and the
+    cheapest within one standard error of the best is chosen. Stage 1 only
+    narrows the rates: the choice rests on the halving's longer runs and on
+    two or more seeds, not on one short run that rounding can reorder.
 
     Raises
     ------
     RuntimeError
-        If every configuration of stage 1 diverged, or no configuration
-        that finished fits the budget (the message names the budget and the
-        cost of the cheapest that finished).
+        If every pair of stage 1 diverged (from :func:`best`), or every
+        configuration of a rung did (from :func:`successive_halving`).
     """
-    run = dict(seed=seed, workers=workers, scheduler=scheduler, on_result=on_result)
-    data = (X_train, y_train, X_val, y_val)
-    stage1 = search(grid(base, learning_rate=learning_rates, batch_size=batch_sizes), *data, **run)
-    best1 = best(stage1)
-    stage2_grid = grid(best1.config, hidden_sizes=hidden_sizes, activation=activations)
-    new = [c for c in stage2_grid if c != best1.config]  # stage 1 trained that one already
-    trained = dict(zip(map(id, new), search(new, *data, **run)))
-    stage2 = [best1 if c == best1.config else trained[id(c)] for c in stage2_grid]
-    searched = stage1 + [r for r in stage2 if r is not best1]
-
-    def tflop(r):
-        n_train, n_eval = long_run["n_train"], long_run["n_eval"]
-        return long_run["epochs"] * epoch_flops(r.config.layer_sizes, n_train, n_eval) / 1e12
-
-    cost = {r.label: tflop(r) for r in searched}
-    affordable = [r for r in searched if cost[r.label] <= budget_tflop]
-    finished = [r for r in affordable if not r.diverged]
-    if not finished:
-        cheapest = min((r for r in searched if not r.diverged), key=tflop)
-        why = (
-            f"the {len(affordable)} that fit it diverged"
-            if affordable
-            else f"none of the {len(searched)} searched fits it"
-        )
-        raise RuntimeError(
-            f"no configuration that finished fits the budget of {budget_tflop:g} TFLOP for the long run ({why}); "
-            f"the cheapest that finished, {cheapest.label}, needs {cost[cheapest.label]:.3g} TFLOP: raise "
-            "budget_tflop, shorten the long run or search smaller networks"
-        )
-    over_budget = [r.label for r in searched if r not in affordable]
-    return TwoStageSearch(stage1, stage2, searched, best(finished), best(searched), over_budget, cost)
+    whole_number("n_pairs", n_pairs, at_least=1)
+    data = (X_fit, y_fit, X_val, y_val)
+    seed = finalist_seeds[0]
+    stage1 = search(grid(base, learning_rate=learning_rates, batch_size=batch_sizes), *data, seed=seed,
+                    workers=workers, scheduler=scheduler, on_result=on_result)  # fmt: skip
+    best(stage1)  # raises when every pair diverged
+    ranked = sorted((r for r in stage1 if not r.diverged), key=lambda r: -r.final)  # stable: grid order on ties
+    pairs = [(r.config.learning_rate, r.config.batch_size) for r in ranked[:n_pairs]]
+    configs = [
+        base.replace(layer_sizes=(base.layer_sizes[0], *h, base.layer_sizes[-1]), activation=a, learning_rate=lr,
+                     batch_size=b)
+        for h in hidden_sizes for a in activations for lr, b in pairs
+    ]  # fmt: skip
+    halved = successive_halving(
+        configs, *data, min_epochs=min_epochs, max_epochs=max_epochs, eta=eta, seeds=(seed,),
+        finalist_seeds=finalist_seeds, n_finalists=n_finalists, workers=workers, scheduler=scheduler,
+        on_result=on_result,
+    )  # fmt: skip
+    return HalvingSearch(stage1, pairs, configs, halved, configs[halved["choice"]["index"]])
 
 
-def runner_up(found: TwoStageSearch) -> SearchResult | None:
-    """The configuration that would have been chosen without the chosen
-    one: the best of the others that finished and fit the budget (None when
-    there is no other). How far behind it lies says whether the choice could
-    move when only the rounding does."""
-    others = [
-        r for r in found.searched if r is not found.chosen and not r.diverged and r.label not in found.over_budget
-    ]
-    return best(others) if others else None
+def search_record(found: HalvingSearch) -> dict:
+    """What the report quotes of :func:`halving_search`, JSON-ready: stage 1
+    (``search``), each rung (its epochs, how many it trained, the labels
+    kept), the finalists with their per-seed validation accuracies, mean,
+    sd and cost, and the one-standard-error choice."""
+    h, choice = found.halving, found.halving["choice"]
 
+    def label(i):
+        return SearchResult(found.grid[i]).label
 
-def search_record(found: TwoStageSearch) -> dict:
-    """What the report quotes of a two-stage search, JSON-ready (results
-    only: the seconds each run took are in the results themselves)."""
+    finalists = [
+        dict(label=f["label"], config=found.grid[f["index"]].to_dict(), val_accuracy=f["val_accuracy"],
+             mean=choice["mean"][k], std=choice["std"][k],
+             gflop_per_epoch=choice["cost"][k] / 1e9, within=k in choice["within"])
+        for k, f in enumerate(h["finalists"])
+    ]  # fmt: skip
+    best_k = choice["best"]
+    trained = len(found.stage1) + len(found.grid)
     return {
         "search": [
             dict(label=r.label, config=r.config.to_dict(), val_accuracy=r.val_accuracy, diverged=bool(r.diverged))
-            for r in found.searched
+            for r in found.stage1
         ],
-        "n_search_configs": len(found.searched),
-        "n_diverged": sum(bool(r.diverged) for r in found.searched),
-        "budget_excluded": found.over_budget,
-        "best_overall": {"label": found.best_overall.label, "val_accuracy": found.best_overall.final},
-        "best_overall_excluded": found.best_overall.label in found.over_budget,
-        "chosen": found.chosen.config.to_dict(),
-        "chosen_label": found.chosen.label,
-        "chosen_val_accuracy": found.chosen.final,
-        "runner_up": ({"label": second.label, "val_accuracy": second.final} if (second := runner_up(found)) else None),
+        "search_pairs": [dict(learning_rate=lr, batch_size=b) for lr, b in found.pairs],
+        "rungs": [
+            dict(
+                epochs=r["epochs"],
+                trained=len(r["trained"]),
+                kept=[label(i) for i in r["survivors"]],
+                diverged=sum(v is None for v in r["val_accuracy"].values()),
+            )
+            for r in h["rungs"]
+        ],  # fmt: skip
+        "finalists": finalists,
+        "n_search_configs": trained,
+        "n_diverged": sum(bool(r.diverged) for r in found.stage1)
+        + sum(v is None for v in h["rungs"][0]["val_accuracy"].values()),
+        "choice_se": choice["se"],
+        "choice_se_images": choice["se_images"],
+        "choice_se_seeds": choice["se_seeds"],
+        "best_finalist": {"label": finalists[best_k]["label"], "val_accuracy": finalists[best_k]["mean"]},
+        "chosen": found.chosen.to_dict(),
+        "chosen_label": finalists[choice["finalist"]]["label"],
+        "chosen_val_accuracy": finalists[choice["finalist"]]["mean"],
     }
 
 
-def result_rows(results) -> list[tuple]:
-    """Table rows of search results: network, activation, final validation
-    accuracy (or "diverged") and seconds per epoch."""
-    return [
-        (
-            "-".join(map(str, r.config.layer_sizes)),
-            r.config.activation,
-            "diverged" if r.diverged else r.final,
-            r.seconds / max(1, len(r.val_accuracy)),
-        )
-        for r in results
-    ]
+def finalist_table(record: dict):
+    """Rows, headers and formats of the finalists' table, from
+    :func:`search_record`: network, activation, learning rate, batch size,
+    the validation accuracy on each seed, the mean, the GFLOP of an epoch
+    and whether it lies within one standard error of the best."""
+    finalists = record["finalists"]
+    seeds = [f"seed {s}" for s in finalists[0]["val_accuracy"]]
+    rows = [
+        ("-".join(map(str, f["config"]["layer_sizes"])), f["config"]["activation"], f"{f['config']['learning_rate']:g}",
+         f["config"]["batch_size"], *[("diverged" if a is None else a) for a in f["val_accuracy"].values()],
+         "diverged" if f["mean"] is None else f["mean"], f["gflop_per_epoch"], "yes" if f["within"] else "no")
+        for f in finalists
+    ]  # fmt: skip
+    headers = ["network", "activation", "learning rate", "batch", *seeds, "mean", "GFLOP/epoch", "within one SE"]
+    return rows, headers, {**{h: "{:.4f}" for h in (*seeds, "mean")}, "GFLOP/epoch": "{:.0f}"}
 
 
 def claims(stage1, learning_rates, batch_sizes) -> dict:

@@ -29,6 +29,14 @@ def optimizer_configs(chosen: TrainConfig, epochs: int) -> dict:
     }
 
 
+def evaluation_step(n_images: int, batch_size: int, per_epoch: int) -> int:
+    """The ``eval_every`` that scores a run about ``per_epoch`` times an
+    epoch of ``n_images`` in batches of ``batch_size`` (every epoch end is
+    scored as well), so that a guard can read points inside the epochs."""
+    iterations = -(-n_images // batch_size)
+    return max(1, iterations // per_epoch)
+
+
 # --- regularisation ------------------------------------------------------------------
 
 NO_REGULARISATION = "none"
@@ -87,6 +95,30 @@ def compare_monitors(runs) -> dict:
     }
 
 
+def paired_difference(a: dict, b: dict) -> dict:
+    """``a`` against ``b``, run for run on the same seeds (seed -> test
+    accuracy, fractions): the differences ``a - b`` in percentage points,
+    how many seeds ``a`` leads on, and the seed spread it is to be read
+    against, the larger sample standard deviation of the two over the seeds
+    (0 with one seed).
+
+    Raises
+    ------
+    ValueError
+        If the two were not run on the same seeds.
+    """
+    if set(a) != set(b) or not a:
+        raise ValueError(f"a paired comparison needs the same seeds on both sides, got {sorted(a)} and {sorted(b)}")
+    diffs = [100 * (a[s] - b[s]) for s in sorted(a)]
+    return {
+        "seeds": sorted(a),
+        "diff_points": spread(diffs),
+        "leads": sum(d > 0 for d in diffs),
+        "ties": sum(d == 0 for d in diffs),
+        "seed_sd_points": 100 * max(spread(list(a.values()))["std"], spread(list(b.values()))["std"]),
+    }
+
+
 def regularisation_study(
     base: TrainConfig,
     settings: dict,
@@ -99,7 +131,9 @@ def regularisation_study(
     checkpoint_dir,
     seeds=(0,),
     monitor: str = "val_accuracy",
-    train_curve: bool = False,
+    train_curve=(),
+    every_seed=(),
+    apart: dict | None = None,
     workers: int = 1,
     scheduler=None,
     label: str = "regularisation",
@@ -109,34 +143,42 @@ def regularisation_study(
     1. ``base`` without regularisation (named ``"none"``) and ``base`` with
        each of ``settings`` (a name for each dict of changes, such as
        ``{"dropout": {"dropout": 0.3, "input_dropout": 0.2}, "weight decay":
-       {"weight_decay": 5e-4}}``) are trained on ``X_fit`` with seed
-       ``seeds[0]``. Every run keeps the weights of its epoch with the best
-       ``monitor``, ``"val_accuracy"`` or ``"val_loss"`` (early stopping,
-       ``keep_best``); it runs all ``base.epochs``, so the curves show what
+       {"weight_decay": 5e-4}}``; a change may be the whole recipe, the
+       layer sizes and optimiser included) are trained on ``X_fit`` with
+       seed ``seeds[0]``, and the names in ``every_seed`` (``"none"``
+       allowed) with every seed, for paired comparisons. Every run keeps
+       the weights of its epoch with the best ``monitor``,
+       ``"val_accuracy"`` or ``"val_loss"`` (early stopping,
+       ``keep_best``); it runs all its epochs, so the curves show what
        follows, and the epoch the other score would have chosen is known too.
     2. The setting (or ``"none"``) with the highest validation accuracy at its
        chosen epoch is chosen (ties: the lower validation loss there, then
-       the first); it is trained again with each of the other ``seeds``.
+       the first); it is trained with each of the other ``seeds`` it lacks.
+    3. ``apart`` (settings like ``settings``) are trained with every seed
+       and reported on their own, never chosen: data augmentation, kept out
+       of the comparison with results published without it.
 
-    The test set is evaluated at every epoch end for the curves, and the
-    test numbers are read at the epochs chosen on validation; no choice
+    The test set is evaluated at every evaluation point for the curves, and
+    the test numbers are read at the epochs chosen on validation; no choice
     looks at it. The runs are checkpointed in ``checkpoint_dir`` (an
-    interrupted study resumes) and go side by side as :func:`train_runs`
-    runs them.
+    interrupted study resumes; a run trained before with the same settings
+    and path is read back, not trained again) and go side by side as
+    :func:`train_runs` runs them.
 
     Returns
     -------
     dict, plain data (JSON-ready):
-        ``monitor``, ``epochs``, ``n_val`` (validation images);
+        ``monitor``, ``epochs`` (of ``base``), ``n_val`` (validation images);
         ``settings``: per name (``"none"`` first), ``changes``, ``config``,
         ``chosen_epoch``, ``at_chosen_epoch`` (``val_loss``, ``val_accuracy``,
-        ``test_loss``, ``test_accuracy``, and ``train_*`` with
-        ``train_curve``), ``last`` (the same at the last epoch) and
+        ``test_loss``, ``test_accuracy``, and ``train_*`` for the names in
+        ``train_curve``, whose runs are also scored on ``X_fit``), ``last`` (the same at the last epoch) and
         ``other_monitor``: the epoch the other validation score would have
         chosen (``monitor`` and ``chosen_epoch``) and the same values there;
         ``monitors``: :func:`compare_monitors` of every run: the settings
         and the chosen setting's other seeds;
-        ``curves``: per name, :func:`epoch_curves` of its run;
+        ``curves``: per name (``apart`` too), :func:`epoch_curves` of its
+        first seed's run;
         ``chosen``: the name chosen on validation; ``runner_up``: the next
         best (None without settings); ``val_accuracy_se``: the standard
         error of the chosen setting's validation accuracy,
@@ -146,44 +188,71 @@ def regularisation_study(
         ``chosen_epoch``, ``test_accuracy`` and ``test_loss`` at that epoch,
         ``last_test_accuracy`` and ``other_monitor``;
         ``test_accuracy``: :func:`spread` of the seeds' test accuracies at
-        their chosen epochs; ``last_test_accuracy``: the same at the last.
+        their chosen epochs; ``last_test_accuracy``: the same at the last;
+        ``by_seed``: per name run on every seed (``every_seed``, the chosen
+        and ``apart``), per seed the same reading as ``seeds``, and its
+        ``test_accuracy`` spread; ``paired``: per such name but ``"none"``,
+        :func:`paired_difference` of its test accuracies against
+        ``"none"``'s (when ``"none"`` ran on every seed);
+        ``apart``: per name, what ``settings`` holds per name.
     """
-    if NO_REGULARISATION in settings:
+    apart = dict(apart or {})
+    if NO_REGULARISATION in settings or NO_REGULARISATION in apart:
         raise ValueError(f"{NO_REGULARISATION!r} names the run without regularisation; choose other names")
     if not seeds:
         raise ValueError("seeds needs at least one seed")
     if monitor not in MONITORS:
         raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
     names = [NO_REGULARISATION, *settings]
+    unknown = sorted(set(every_seed) - set(names))
+    if unknown or set(settings) & set(apart):
+        raise ValueError(f"every_seed must name settings ({names}), got {unknown}; apart names must be new ones")
     configs = {NO_REGULARISATION: base.replace(keep_best=monitor)}
-    for name, changes in settings.items():
+    for name, changes in {**settings, **apart}.items():
         configs[name] = base.replace(**changes, keep_best=monitor)
     data = {"fit": (X_fit, y_fit), "val": (X_val, y_val), "test": (X_test, y_test)}
-    sets = {"train": "fit", "val": "val", "test": "test"} if train_curve else {"val": "val", "test": "test"}
+    unknown = sorted(set(train_curve) - set(configs))
+    if unknown:
+        raise ValueError(f"train_curve names {unknown}, which are not settings of the study ({sorted(configs)})")
     folder = Path(checkpoint_dir)
 
     def run(name: str, seed: int) -> Run:
         file_name = "".join(c if c.isalnum() else "-" for c in name)
+        sets = {"train": "fit", "val": "val", "test": "test"} if name in train_curve else {"val": "val", "test": "test"}
         return Run(configs[name], seed, folder / file_name, "fit", sets, f"{label}, {name}, seed {seed}")
 
     def chosen_epoch(history: History, score: str = monitor) -> int:
         return int(history["epoch"][history.best(score)])
 
-    first = train_runs({n: run(n, seeds[0]) for n in names}, data, workers, scheduler)
-    out = {"monitor": monitor, "epochs": base.epochs, "n_val": len(y_val), "settings": {}, "curves": {}}
-    for name in names:
-        history = first[name][1]
+    def reading(history: History) -> dict:
+        curves, epoch = epoch_curves(history), chosen_epoch(history)
+        other = chosen_epoch(history, MONITORS[monitor])
+        return {
+            "chosen_epoch": epoch,
+            "test_accuracy": _at(curves, epoch)["test_accuracy"],
+            "test_loss": _at(curves, epoch)["test_loss"],
+            "last_test_accuracy": curves["test_accuracy"][-1],
+            "other_monitor": {"monitor": MONITORS[monitor], "chosen_epoch": other, **_at(curves, other)},
+        }
+
+    def record(name: str, history: History) -> dict:
         curves, epoch = epoch_curves(history), chosen_epoch(history)
         other = chosen_epoch(history, MONITORS[monitor])
         out["curves"][name] = curves
-        out["settings"][name] = {
-            "changes": dict(settings.get(name, {})),
+        return {
+            "changes": dict({**settings, **apart}.get(name, {})),
             "config": configs[name].to_dict(),
             "chosen_epoch": epoch,
             "at_chosen_epoch": _at(curves, epoch),
             "last": _at(curves, int(curves["epoch"][-1])),
             "other_monitor": {"monitor": MONITORS[monitor], "chosen_epoch": other, **_at(curves, other)},
         }
+
+    wanted = {(n, seeds[0]) for n in names} | {(n, s) for n in [*every_seed, *apart] for s in seeds}
+    histories = _train(wanted, run, data, workers, scheduler)
+    out = {"monitor": monitor, "epochs": base.epochs, "n_val": len(y_val), "settings": {}, "curves": {}}
+    for name in names:
+        out["settings"][name] = record(name, histories[(name, seeds[0])])
     score = {n: s["at_chosen_epoch"] for n, s in out["settings"].items()}
     ranked = sorted(names, key=lambda n: (-score[n]["val_accuracy"], score[n]["val_loss"], names.index(n)))
     chosen = ranked[0]
@@ -191,29 +260,43 @@ def regularisation_study(
     p = score[chosen]["val_accuracy"]
     out["val_accuracy_se"] = float(np.sqrt(p * (1 - p) / len(y_val)))
     out["runner_up"] = ranked[1] if len(ranked) > 1 else None
-    more = train_runs({s: run(chosen, s) for s in seeds[1:]}, data, workers, scheduler) if len(seeds) > 1 else {}
-    histories = {seeds[0]: first[chosen][1], **{s: h for s, (_, h) in more.items()}}
-    out["seeds"] = {}
-    for seed in seeds:
-        curves, epoch = epoch_curves(histories[seed]), chosen_epoch(histories[seed])
-        other = chosen_epoch(histories[seed], MONITORS[monitor])
-        out["seeds"][str(seed)] = {
-            "chosen_epoch": epoch,
-            "test_accuracy": _at(curves, epoch)["test_accuracy"],
-            "test_loss": _at(curves, epoch)["test_loss"],
-            "last_test_accuracy": curves["test_accuracy"][-1],
-            "other_monitor": {"monitor": MONITORS[monitor], "chosen_epoch": other, **_at(curves, other)},
-        }
-    runs = [{**s, "test_accuracy": s["at_chosen_epoch"]["test_accuracy"]} for s in out["settings"].values()]
-    out["monitors"] = compare_monitors(runs + [out["seeds"][str(seed)] for seed in seeds[1:]])
+    histories.update(_train({(chosen, s) for s in seeds} - set(histories), run, data, workers, scheduler))
+    out["seeds"] = {str(seed): reading(histories[(chosen, seed)]) for seed in seeds}
+    out["monitors"] = compare_monitors(
+        [{**s, "test_accuracy": s["at_chosen_epoch"]["test_accuracy"]} for s in out["settings"].values()]
+        + [out["seeds"][str(seed)] for seed in seeds[1:]]
+    )
     out["test_accuracy"] = spread([s["test_accuracy"] for s in out["seeds"].values()])
     out["last_test_accuracy"] = spread([s["last_test_accuracy"] for s in out["seeds"].values()])
+    out["apart"] = {name: record(name, histories[(name, seeds[0])]) for name in apart}
+    full = [n for n in [*names, *apart] if all((n, s) in histories for s in seeds)]
+    out["by_seed"] = {}
+    for name in full:
+        per_seed = {str(s): reading(histories[(name, s)]) for s in seeds}
+        out["by_seed"][name] = {
+            "seeds": per_seed,
+            "test_accuracy": spread([r["test_accuracy"] for r in per_seed.values()]),
+        }
+    base_acc = {s: r["test_accuracy"] for s, r in out["by_seed"].get(NO_REGULARISATION, {}).get("seeds", {}).items()}
+    out["paired"] = {
+        name: paired_difference({s: r["test_accuracy"] for s, r in out["by_seed"][name]["seeds"].items()}, base_acc)
+        for name in full
+        if name != NO_REGULARISATION and base_acc
+    }
     return out
+
+
+def _train(wanted, run, data, workers, scheduler) -> dict:
+    """Train the (name, seed) runs of ``wanted`` side by side, in a stable
+    order; returns (name, seed) -> history."""
+    keys = sorted(wanted, key=lambda k: (str(k[0]), k[1]))
+    done = train_runs({f"{n}, seed {s}": run(n, s) for n, s in keys}, data, workers, scheduler) if keys else {}
+    return {(n, s): done[f"{n}, seed {s}"][1] for n, s in keys}
 
 
 def regularisation_table(study: dict):
     """Rows, headers and formats of the table of :func:`regularisation_study`:
-    each setting at its epoch chosen on validation, where the other
+    each setting (those run apart last) at its epoch chosen on validation, where the other
     validation score would have stopped it, and at the last epoch. The
     column "epoch" is the epoch chosen on ``study["monitor"]``."""
     score = {"val_accuracy": "val. accuracy", "val_loss": "val. loss"}
@@ -223,6 +306,6 @@ def regularisation_table(study: dict):
     rows = [
         (name, s["chosen_epoch"], s["at_chosen_epoch"][study["monitor"]], s["at_chosen_epoch"]["test_accuracy"],
          s["other_monitor"]["chosen_epoch"], s["other_monitor"]["test_accuracy"], s["last"]["test_accuracy"])
-        for name, s in study["settings"].items()
+        for name, s in {**study["settings"], **study.get("apart", {})}.items()
     ]  # fmt: skip
     return rows, headers, {h: "{:.4f}" for h in (chosen_on, "test accuracy", "test accuracy there", headers[-1])}

@@ -62,6 +62,7 @@ def long_run_summary(history: History, short_epochs: int, guard_epochs: int = 5)
     short, last = at_epoch(history, short_epochs), at_epoch(history, epochs)
     return {
         "short": short,
+        "short_epoch": short_epochs,
         "last": last,
         "epochs": epochs,
         "first_perfect_epoch": int(perfect[0]) + 1 if len(perfect) else None,

@@ -150,18 +150,6 @@ def diverged(n: int) -> str:
     return "none diverged" if n == 0 else f"{n} diverged"
 
 
-def budget(excluded: Sequence[str], best_overall_label: str, best_overall_accuracy: float) -> str:
-    """What the budget of floating-point operations excluded: ``"every
-    configuration fits"``, or how many do not, naming the best of the search
-    when it is one of them."""
-    if not excluded:
-        return "every configuration fits"
-    head = f"{plural(len(excluded), 'configuration')} {'does' if len(excluded) == 1 else 'do'} not and cannot be chosen"
-    if best_overall_label in excluded:
-        head += f" (among them the best of the search, {best_overall_label}, at {pct(best_overall_accuracy)})"
-    return head
-
-
 def majority(k: int, n: int, yes: str, no: str, tie: str) -> str:
     """``yes`` when ``k`` of ``n`` comparisons is a majority, ``no`` when it
     is a minority, ``tie`` when it is exactly half, and
@@ -321,34 +309,47 @@ def separable(gap: float, standard_error: float, what: str = "these two") -> str
     return f"{_STANDARD_ERRORS_WORD} standard errors or more, so the validation set tells {what} apart"
 
 
-def choice_margin(chosen: float, runner_up: Mapping | None, standard_error: float) -> str:
-    """Whether the search's choice could move with another machine's
-    rounding, from the validation accuracy of the chosen configuration, the
-    runner-up (``{"label": ..., "val_accuracy": ...}``, or None) and the
-    standard error of an accuracy on the validation set (fractions).
+def halving_listing(rungs: Sequence[Mapping]) -> str:
+    """The rungs of the successive halving, from
+    :func:`dlia_a2.search.search_record`: "24 configurations for 1 epoch,
+    the best 8 for 3 epochs and the best 3 for 9 epochs"."""
+    if not rungs:
+        raise ValueError("the halving ran no rung")
+    parts = [f"{plural(rungs[0]['trained'], 'configuration')} for {plural(rungs[0]['epochs'], 'epoch')}"]
+    parts += [f"the best {r['trained']} for {plural(r['epochs'], 'epoch')}" for r in rungs[1:]]
+    return listing(parts)
 
-    The standard error measures the validation set's sampling only. Two runs
-    of one configuration that differ in rounding alone differ like two seeds
-    (784-300-300-10 on MNIST moved by 0.3 points, more than two standard
-    errors, between the fused and the plain SGD step), so a gap of two
-    standard errors is not called robust when every configuration was
-    trained once."""
-    if runner_up is None:
-        return "no other configuration finished within the budget, so there was no choice to make"
-    gap = chosen - runner_up["val_accuracy"]
-    if not gap >= 0:
-        raise ValueError(f"the runner-up ({runner_up['val_accuracy']}) must not beat the chosen ({chosen})")
-    head = f"the runner-up, {runner_up['label']}, is {points(gap)} points behind"
-    if gap < SEPARATING_STANDARD_ERRORS * standard_error:
+
+def one_standard_error(finalists: Sequence[Mapping], se: float, chosen_label: str) -> str:
+    """The one-standard-error choice among the search's finalists, in words,
+    from :func:`dlia_a2.search.search_record`'s ``finalists`` (each with
+    ``label``, ``mean``, None if diverged, and ``within``), the standard
+    error ``se`` (a fraction) and the chosen finalist's label: how many lie
+    within one standard error of the best, and what would have to happen
+    for rounding to move the choice."""
+    scored = [f for f in finalists if f["mean"] is not None]
+    if not scored:
+        raise ValueError("no finalist finished, so none was chosen")
+    best = max(scored, key=lambda f: f["mean"])
+    within = [f for f in scored if f["within"]]
+    if chosen_label not in [f["label"] for f in within]:
+        raise ValueError(f"the chosen {chosen_label!r} must lie within the band")
+    band = f"one standard error ({points(se)} points) of the best, {best['label']} ({pct(best['mean'])})"
+    if len(within) == 1:
+        others = sorted((f for f in scored if f is not best), key=lambda f: -f["mean"])
+        if not others:
+            return f"one finalist finished, {best['label']}, and it is chosen"
+        gap = best["mean"] - others[0]["mean"]
         return (
-            f"{head}, less than {_STANDARD_ERRORS_WORD} standard errors ({points(standard_error)} points each): "
-            "the validation set cannot tell them apart, and a rebuild that rounds differently (another "
-            "machine's BLAS) may choose it instead"
+            f"no other finalist lies within {band}: the next, {others[0]['label']}, is {points(gap)} points "
+            f"behind, {num(gap / se, 1)} standard errors, so the choice would move only if rounding moved a "
+            "finalist by more than that"
         )
+    chosen = "the best itself" if chosen_label == best["label"] else chosen_label
     return (
-        f"{head}, {_STANDARD_ERRORS_WORD} standard errors or more ({points(standard_error)} points each), but "
-        "from one training run each: the spread between runs, which another machine's rounding draws from "
-        "too, is not measured, so a rebuild elsewhere may still choose otherwise"
+        f"{len(within)} of the {len(scored)} finalists lie within {band}, and the cheapest per epoch of them, "
+        f"{chosen}, is chosen: rounding that reorders the finalists inside the band leaves the choice where it "
+        "is; only a finalist crossing the band's edge would move it"
     )
 
 
@@ -423,6 +424,7 @@ def regularisation(study: Mapping, dataset: str) -> dict:
         "seed_epochs": listing([str(s["chosen_epoch"]) for s in study["seeds"].values()]),
         "monitors": monitors(study["monitors"]),
         "published": published,
+        "paired": {name: paired(name, c) for name, c in study.get("paired", {}).items()},
     }
 
 
@@ -436,6 +438,22 @@ def against_range(value: float, low: float, high: float) -> str:
     if value < low or value > high:
         return "lies at the edge of that range (less than 0.01 points outside it)"
     return "lies within that range"
+
+
+def paired(name: str, comparison: Mapping) -> str:
+    """A setting against the unregularised network on the same seeds, from
+    :func:`dlia_a2.studies.paired_difference`: the mean difference, on how
+    many seeds it leads, and whether the difference exceeds the seed spread
+    (the larger standard deviation over the seeds of the two)."""
+    d, n, sd = comparison["diff_points"], len(comparison["seeds"]), comparison["seed_sd_points"]
+    mean, low, high = (_minus(f"{d[k]:+.2f}") for k in ("mean", "min", "max"))
+    if n < 2:
+        return f"{name} differs by {mean} points on one seed: one seed gives no spread to read it against"
+    verdict = "more than" if abs(d["mean"]) > sd else "not more than"
+    return (
+        f"{name} differs by {mean} points on average ({low} to {high}; ahead on {comparison['leads']} of the {n} "
+        f"seeds), {verdict} the seed spread of {sd:.2f} points"
+    )
 
 
 # --- Exercise 3: optimisers and errors -------------------------------------------
