@@ -25,7 +25,7 @@ from collections.abc import Mapping
 import mlp_core as mc
 from dlia_a2.catalog import DATASET_NAMES
 from dlia_a2.parameter_rules import MIN_TRAIN_IMAGES, N_TRAIN_IMAGES, RULES
-from dlia_a2.schema import ADDRESS, FORMATS, TEXT, Validator, allowed, convert, list_of, one_of, real, whole
+from dlia_a2.schema import ADDRESS, FLAG, FORMATS, TEXT, Validator, allowed, convert, list_of, one_of, real, whole
 
 SEED_MAX = 2**32 - 1
 
@@ -148,7 +148,8 @@ SCHEMAS: dict[str, dict] = {
             "halving_max_epochs": EPOCHS,
             "halving_eta": whole(2),
             "halving_finalists": whole(1),
-            "fused_sgd": {"type": "boolean"},
+            # False: the textbook step, which rounds differently (the robustness builds)
+            "fused_sgd": FLAG,
             "epochs": EPOCHS,
             "short_epochs": whole(1),
             # distinct: each seed's run has its own checkpoint file

@@ -158,6 +158,7 @@ def list_of(item: dict, *, min_items: int = 1, increasing: bool = False, distinc
     return schema
 
 
+FLAG = {"type": "boolean"}
 TEXT = {"type": "string", "pattern": r"\S"}
 ADDRESS = {"type": "string", "format": "address", "examples": ["tcp://host:8786"]}
 
@@ -169,7 +170,8 @@ def allowed(schema: dict) -> str:
     ----------
     schema : dict
         A property's schema, as :func:`whole`, :func:`real`, :func:`one_of`
-        and :func:`list_of` make them, or :data:`TEXT` or :data:`ADDRESS`.
+        and :func:`list_of` make them, or :data:`FLAG`, :data:`TEXT` or
+        :data:`ADDRESS`.
 
     Returns
     -------
@@ -203,6 +205,8 @@ def allowed(schema: dict) -> str:
         return f"a list of {schema['minItems']} or more values, each {allowed(schema['items'])}{order}"
     if "enum" in schema:
         return "one of " + ", ".join(repr(c) for c in schema["enum"])
+    if kind == "boolean":
+        return "true or false"
     if schema.get("format") == "address":
         return f"'' or an address such as {schema['examples'][0]!r}, its port (if given) from 1 to {PORT_MAX}"
     return "a string that is not empty"

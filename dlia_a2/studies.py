@@ -37,6 +37,27 @@ def evaluation_step(n_images: int, batch_size: int, per_epoch: int) -> int:
     return max(1, iterations // per_epoch)
 
 
+def long_runs(chosen: TrainConfig, reference: TrainConfig, optimizers: dict, seeds, seed: int, checkpoints) -> dict:
+    """The runs of Exercise 3 after the search, as :func:`train_runs` takes
+    them: the reference hand-in's on all training images (``"all"``,
+    scored on ``"train"`` and ``"test"``), the chosen network's on every
+    seed on the training split (``"fit"``, scored on it, ``"val"`` and
+    ``"test"``: these are the regularisation study's runs without
+    regularisation, in its folder, so that it reads them back rather than
+    training them again), and each optimiser's (scored on ``"val"``)."""
+    folder = Path(checkpoints)
+    sets = {"train": "fit", "val": "val", "test": "test"}
+    return {
+        "reference": Run(reference, seed, folder / "reference", "all", {"train": "all", "test": "test"},
+                         "exercise 3, reference"),
+        **{f"chosen, seed {s}": Run(chosen.replace(keep_best="val_accuracy"), s,
+                                    folder / "regularisation" / NO_REGULARISATION, "fit", sets,
+                                    f"exercise 3, chosen, seed {s}") for s in seeds},
+        **{name: Run(config, seed, folder / f"optimizer-{name}", "fit", {"val": "val"}, f"exercise 3, {name}")
+           for name, config in optimizers.items()},
+    }  # fmt: skip
+
+
 # --- regularisation ------------------------------------------------------------------
 
 NO_REGULARISATION = "none"

@@ -33,6 +33,8 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
         p = m.get("parameters", {})
         seeds.update(int(x) for x in [p.get("seed"), *p.get("seeds", [])] if x is not None)
     seeds = [str(x) for x in sorted(seeds)]
+    off = [name for name, m in metrics.items() if m.get("parameters", {}).get("fused_sgd") is False]
+    plain = f"; turned off (`fused_sgd: false`, the textbook step) in {', '.join(off)}" if off else ""
     files = ", ".join(f"`{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}`" for p in params_files)
     times = ", ".join(f"{name} {wall[name]}" for name in wall)
     return "\n".join(
@@ -44,7 +46,7 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
             f"- **Parameter files:** {files}, every value recorded in `metrics.json`; seeds {', '.join(seeds)}",
             f"- **Machine:** Python {env['python']} on {env['platform']}; {env['cpu']}, {env['cores']} cores",
             f"- **BLAS:** {blas}; BLAS environment variables: {blas_env}",
-            f"- **SGD step:** {env['blas_path']}",
+            f"- **SGD step:** {env['blas_path']}{plain}",
             *([f"- **Forced BLAS kernel:** {forced}."] if (forced := forced_kernel()) else []),
             f"- **Packages:** {pk}",
             f"- **Wall time of each notebook:** {times}",

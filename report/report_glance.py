@@ -69,6 +69,7 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
         p, ch, reg = e3["parameters"], e3["chosen"], e3["regularisation"]
         ref = e3["summary"]["reference"]
         n_seeds = len(e3["seed_test_accuracy"])
+        within = sum(f["within"] for f in e3["finalists"])
         rows += [
             (
                 "3",
@@ -76,20 +77,18 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                 f"{_arch(ch['layer_sizes'])} {ACTIVATIONS.get(ch['activation'], ch['activation'])}, "
                 f"learning rate {ch['learning_rate']:g}, "
                 f"batch {ch['batch_size']}",
-                f"validation accuracy {pct(e3['chosen_val_accuracy'])} after {plural(p['search_epochs'], 'epoch')}, "
-                f"the best of {e3['n_search_configs']} configurations"
-                + (
-                    f"; the runner-up {points(e3['chosen_val_accuracy'] - e3['runner_up']['val_accuracy'])} points "
-                    f"behind (one standard error: {points(e3['choice_se'])})"
-                    if e3.get("runner_up")
-                    else ""
-                ),
+                f"mean validation accuracy {pct(e3['chosen_val_accuracy'])} on "
+                f"{plural(len(e3['finalists'][0]['val_accuracy']), 'seed')} after "
+                f"{plural(p['halving_max_epochs'], 'epoch')}: the cheapest of the {within} of "
+                f"{len(e3['finalists'])} finalists within one standard error ({points(e3['choice_se'])} points) of "
+                f"the best, after successive halving over {e3['n_search_configs']} configurations",
             ),
             (
                 "3",
                 "its test accuracy",
                 f"**{pct(e3['seed_mean'])} ± {pct(e3['seed_std'])}**",
-                f"mean ± sd of {n_seeds} seeds, the last update of epoch {p['seed_epochs']}; any run "
+                f"mean ± sd of {n_seeds} seeds, the last update of epoch {p['seed_epochs']}, the end of a cosine "
+                f"schedule, on the {e3['n_fit_images']:,} images of the training split; any run "
                 f"{_between(e3['seed_range'])}",
             ),
             (
@@ -98,7 +97,8 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                 f"batch {p['reference_batch_size']})",
                 f"{pct(ref['short']['test_accuracy'])} after {p['short_epochs']} epochs, "
                 f"{pct(ref['last']['test_accuracy'])} after {p['epochs']}",
-                f"one seed, last updates; {_between(ref['short_range'])}, {_between(ref['last_range'])}",
+                f"one seed, last updates at a constant rate on every training image; {_between(ref['short_range'])}, "
+                f"{_between(ref['last_range'])}",
             ),
             (
                 "3",
@@ -108,9 +108,18 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                     else f"regularised: {reg['chosen']}, chosen on validation"
                 ),
                 f"**{pct(reg['test_accuracy']['mean'])} ± {pct(reg['test_accuracy']['std'])}**",
-                f"mean ± sd of {len(reg['seeds'])} seeds, each at the epoch of its highest validation accuracy, "
-                f"after {reg['epochs']} epochs on the {e3['n_fit_images']:,} images of the training split (the "
-                "rows above train on every training image: not comparable number for number)",
+                f"mean ± sd of {len(reg['seeds'])} seeds, each at the epoch of its highest validation accuracy "
+                f"({e3['regularisation_verdicts']['paired'].get(reg['chosen'], 'the unregularised network itself')})",
+            ),
+            *(
+                (
+                    "3",
+                    f"{name} (augmented: apart from published results without augmentation)",
+                    f"{pct(r['test_accuracy']['mean'])} ± {pct(r['test_accuracy']['std'])}",
+                    f"mean ± sd of {len(r['seeds'])} seeds, each at the epoch of its highest validation accuracy",
+                )
+                for name, r in reg.get("by_seed", {}).items()
+                if name in reg.get("apart", {})
             ),
         ]
     return rows

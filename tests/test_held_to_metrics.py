@@ -47,9 +47,6 @@ RECOMPUTED = {
     ),
     ("2_one_layer", "rungs_verdict"): lambda m, d: v.on_rungs(m["ladder"]["all_on_rungs"]),
     ("3_multilayer", "diverged_verdict"): lambda m, d: v.diverged(m["n_diverged"]),
-    ("3_multilayer", "budget_verdict"): lambda m, d: v.budget(
-        m["budget_excluded"], m["best_overall"]["label"], m["best_overall"]["val_accuracy"]
-    ),
     ("3_multilayer", "batch_verdict"): lambda m, d: v.per_epoch(
         m["claims"]["batch"]["faster"], m["claims"]["batch"]["slower"]
     ),
@@ -60,8 +57,9 @@ RECOMPUTED = {
     ("3_multilayer", "best_lr_verdict"): lambda m, d: v.best_lr_trend(
         m["best_lr_by_batch"], m["parameters"]["search_learning_rates"]
     ),
-    ("3_multilayer", "choice_verdict"): lambda m, d: v.choice_margin(
-        m["chosen_val_accuracy"], m["runner_up"], m["choice_se"]
+    ("3_multilayer", "halving_listing"): lambda m, d: v.halving_listing(m["rungs"]),
+    ("3_multilayer", "choice_verdict"): lambda m, d: v.one_standard_error(
+        m["finalists"], m["choice_se"], m["chosen_label"]
     ),
     ("3_multilayer", "published_comparison"): lambda m, d: v.published_comparison(d),
     ("3_multilayer", "grid_edge_verdict"): lambda m, d: v.grid_edges(m["stage1_best"], _stage1_grids(m)),

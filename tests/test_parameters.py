@@ -115,8 +115,14 @@ REFUSED = [
     ),
     (
         "3_multilayer",
-        "epochs: 3\nseed_epochs: 5",
-        "FILE: seed_epochs = 5 is not allowed; seed_epochs must be a whole number from 1 to epochs (3)",
+        "halving_min_epochs: 5\nhalving_max_epochs: 3",
+        "FILE: halving_min_epochs = 5 is not allowed; halving_min_epochs must be at most halving_max_epochs (3): the "
+        "first rung is the shortest",
+    ),
+    (
+        "3_multilayer",
+        "fused_sgd: 1",
+        "FILE: fused_sgd = 1 is not allowed; fused_sgd must be true or false",
     ),
     (
         "3_multilayer",
@@ -212,16 +218,9 @@ REFUSED = [
         "3_multilayer",
         "search_widths: [100, 300, 1000, 4000, 8000]",
         "FILE (not set there, so the default of 3_multilayer.ipynb): budget_tflop = 5.0 is not allowed; budget_tflop "
-        "must be at least 12.3, the estimated TFLOP of the search asked for (24 trainings of 2 epochs on 5,000 "
-        "images, up to width 8000 and depth 2): shrink search_widths, search_depths or search_epochs, or raise "
-        "budget_tflop",
-    ),
-    (
-        "3_multilayer",
-        "epochs: 200\nbudget_tflop: 0.5",
-        "FILE: budget_tflop = 0.5 is not allowed; budget_tflop must be at least 0.571, the TFLOP of the long run "
-        "(200 epochs on 6,000 images) of the cheapest network searched, 784-64-10: raise budget_tflop, lower "
-        "epochs or search smaller networks",
+        "must be at least 117, the estimated TFLOP of the search asked for (60 trainings of up to 3 epochs on 5,000 "
+        "images, up to width 8000 and depth 2): shrink search_widths, search_depths, search_epochs or "
+        "halving_max_epochs, or raise budget_tflop",
     ),
 ]
 
@@ -243,24 +242,30 @@ def test_bad_parameter_file_is_refused_naming_what_is_allowed(tmp_path, notebook
 
 
 def test_search_cost_is_bounded_before_it_starts(tmp_path):
-    """budget_tflop bounds the search too, counted as the long run's cost
-    is: the full configuration passes, the same with wide networks does not."""
+    """budget_tflop bounds the search before it starts, every rung of the
+    halving counted at the largest network: the full configuration passes,
+    the same with wide networks does not."""
     full = (ROOT / "report" / "config" / "full" / "3_multilayer.yaml").read_text()
     assert check_file(tmp_path, "3_multilayer", full)["budget_tflop"] == 40.0
     wide = full.replace("search_widths: [100, 300]", "search_widths: [100, 300, 1000, 4000, 8000]")
     with pytest.raises(ParameterError) as e:
         check_file(tmp_path, "3_multilayer", wide)
     assert str(e.value).startswith(
-        f"{tmp_path / '3_multilayer.yaml'}: budget_tflop = 40.0 is not allowed; budget_tflop must be at least 492, "
-        "the estimated TFLOP of the search asked for (32 trainings of 8 epochs on 50,000 images"
+        f"{tmp_path / '3_multilayer.yaml'}: budget_tflop = 40.0 is not allowed; budget_tflop must be at least "
+        "3.47e+03, the estimated TFLOP of the search asked for (102 trainings of up to 9 epochs on 50,000 images"
     )
     small = {**parameter_file.read(ROOT / "report" / "config" / "small" / "3_multilayer.yaml"), "n_val": 500}
-    # stage 1: 2 learning rates x 2 batch sizes; stage 2: 1 width x 2 depths x 2 activations
-    assert parameter_rules.search_networks(small) == [(784, 32, 10)] * 4 + [(784, 32, 10), (784, 32, 32, 10)] * 2
+    # stage 1: 2 learning rates x 2 batch sizes, 2 epochs; the halving: 1 width x 2 depths x 2 activations x 2
+    # pairs for 1 epoch, then the best 4 for 2 (counted as the largest network), then the 2 finalists' second seed
+    one, two = (784, 32, 10), (784, 32, 32, 10)
+    assert parameter_rules.search_networks(small) == (
+        [(one, 2)] * 4 + [(one, 1)] * 4 + [(two, 1)] * 4 + [(two, 2)] * 4 + [(two, 2)] * 2
+    )
     # per image of 3,000 trained and 500 scored: 102,272 and 50,816 flops (784-32-10), 108,416 and 52,864
-    # (784-32-32-10); one epoch each
+    # (784-32-32-10)
+    one_epoch = {one: 102_272 * 3000 + 50_816 * 500, two: 108_416 * 3000 + 52_864 * 500}
     assert parameter_rules.search_tflop(small) == pytest.approx(
-        (6 * (102_272 * 3000 + 50_816 * 500) + 2 * (108_416 * 3000 + 52_864 * 500)) / 1e12, rel=1e-12
+        (12 * one_epoch[one] + 16 * one_epoch[two]) / 1e12, rel=1e-12
     )
 
 
@@ -425,6 +430,8 @@ def edge_values(schema: dict) -> list:
         return [[], items[:n], items[: n + 1], items[: n + 2], items[:3][::-1], [items[1]] * 2, items[1]]
     if "enum" in schema:
         return [*schema["enum"], schema["enum"][0].upper(), "", 0]
+    if kind == "boolean":
+        return [True, False, 0, 1, "true", None]
     if schema.get("format") == "address":
         return ["", "tcp://h:0", "tcp://h:1", "tcp://h:65535", "tcp://h:65536", "tcp://h", "h:1", "tcp://:1"]
     return ["", " ", "a", 1]
@@ -486,7 +493,12 @@ def test_files_at_the_edges_of_the_schema_are_refused_before_any_work_or_run(tmp
         (injected,) = started
         values = {**defaults(notebook), **injected}
         for name, value in injected.items():
-            assert isinstance(value, (list, str, int, float)) and not isinstance(value, bool), (name, value)
+            flag = properties[name].get("type") == "boolean"
+            assert (
+                isinstance(value, bool)
+                if flag
+                else (isinstance(value, (list, str, int, float)) and not isinstance(value, bool))
+            ), (name, value)
         assert parameters.check(notebook, values) == {k: values[k] for k in properties}
         event("run")
         outcomes.add("run")

@@ -1,5 +1,5 @@
-"""The search of Exercise 3 on small synthetic data: its grid, its budget,
-its record and the claims read off it; loky workers give the bits of one
+"""The search of Exercise 3 on small synthetic data: its grid, stage 1,
+the halving's plan, its record and the claims read off it; loky workers give the bits of one
 process."""
 
 import numpy as np
@@ -49,22 +49,47 @@ def test_loky_workers_give_the_bits_of_one_process(blobs):
     assert search_values(one) == search_values(two)
 
 
-def test_two_stage_search_trains_each_configuration_once_and_respects_the_budget(blobs):
+def test_halving_search_reads_stage_1_and_chooses_within_one_standard_error(blobs):
+    """Stage 1 is the claims' grid; its best pairs, and only they, enter the
+    halving; the record names every rung and finalist, and the chosen is
+    one of the finalists within the band."""
     X, y = blobs()
     Xv, yv = blobs(seed=1)
-    base = TrainConfig(layer_sizes=(20, 8, 4), init="he", epochs=1, batch_size=32)
-    long_run = {"epochs": 10, "n_train": 300, "n_eval": 300}
-    big = 10 * sr.epoch_flops((20, 32, 32, 4), 300, 300) / 1e12
-    found = sr.two_stage_search(
-        base, [0.1, 0.05], [32], [[8], [32, 32]], ["relu"], X, y, Xv, yv, long_run, budget_tflop=big * 0.99
-    )
-    labels = [r.label for r in found.searched]
-    assert len(labels) == len(set(labels)) == 3  # 2 in stage 1, 1 new in stage 2
-    assert found.stage2[0] in found.stage1  # the best of stage 1, not trained twice
-    assert found.over_budget == [found.stage2[1].label]  # 784-32-32 would cost too much
-    assert found.chosen.config.layer_sizes == (20, 8, 4)
+    base = TrainConfig(layer_sizes=(20, 8, 4), init="he", epochs=2, batch_size=32)
+    found = sr.halving_search(
+        base, [0.02, 0.1], [16, 32], [[8], [16, 16]], ["relu"], X, y, Xv, yv,
+        n_pairs=2, min_epochs=1, max_epochs=2, eta=2, finalist_seeds=(0, 1), n_finalists=2,
+    )  # fmt: skip
+    assert len(found.stage1) == 4 and len(found.grid) == 4  # 2 shapes x 1 activation x 2 pairs
+    ranked = sorted(found.stage1, key=lambda r: -r.final)
+    assert found.pairs == [(r.config.learning_rate, r.config.batch_size) for r in ranked[:2]]
+    assert {(c.learning_rate, c.batch_size) for c in found.grid} == set(found.pairs)
     record = sr.search_record(found)
-    assert record["n_search_configs"] == 3 and record["chosen_label"] == found.chosen.label
+    assert [(r["trained"], r["epochs"]) for r in record["rungs"]] == sr.halving_rungs(4, 1, 2, 2, 2)
+    assert record["n_search_configs"] == 8 and len(record["finalists"]) == 2
+    chosen = next(f for f in record["finalists"] if f["label"] == record["chosen_label"])
+    assert chosen["within"] and chosen["config"] == found.chosen.to_dict()
+    assert (
+        record["chosen_val_accuracy"] == chosen["mean"] == pytest.approx(np.mean(list(chosen["val_accuracy"].values())))
+    )
+    best = max(f["mean"] for f in record["finalists"])
+    assert record["best_finalist"]["val_accuracy"] == best
+    assert all(f["within"] == (f["mean"] >= best - record["choice_se"]) for f in record["finalists"])
+    rows, headers, fmt = sr.finalist_table(record)
+    assert headers[4:6] == ["seed 0", "seed 1"] and len(rows) == 2 and rows[0][-1] in ("yes", "no")
+
+
+def test_halving_rungs_are_the_rungs_the_halving_runs(blobs, monkeypatch):
+    """The plan that bounds the cost before the search starts is the plan
+    the search carries out when nothing diverges."""
+    monkeypatch.setattr(sr, "search", fake_search({w: 0.5 + w / 1000 for w in range(1, 30)}))
+    base = TrainConfig(layer_sizes=(20, 8, 4), epochs=1)
+    configs = [base.replace(layer_sizes=(20, w, 4)) for w in range(1, 24)]
+    for min_e, max_e, eta, n_fin in [(1, 9, 3, 3), (1, 2, 2, 2), (2, 20, 2, 1), (3, 3, 3, 5)]:
+        out = sr.successive_halving(configs, *[np.zeros(5)] * 2, *[np.zeros(7)] * 2, min_epochs=min_e,
+                                    max_epochs=max_e, eta=eta, n_finalists=n_fin)  # fmt: skip
+        ran = [(len(r["trained"]), r["epochs"]) for r in out["rungs"]]
+        assert ran == sr.halving_rungs(len(configs), min_e, max_e, eta, n_fin)
 
 
 def fake_search(outcomes):
@@ -87,55 +112,35 @@ def fake_search(outcomes):
     return run
 
 
-def two_stage(monkeypatch, outcomes, budget_factor, base_width=8):
-    """A two-stage search over hidden widths 8, 32 and 64 (stage 1: two
-    learning rates at ``base_width``) with a budget of ``budget_factor``
-    times the long run of the 8-wide network."""
-    monkeypatch.setattr(sr, "search", fake_search(outcomes))
-    base = TrainConfig(layer_sizes=(20, base_width, 4), epochs=1)
-    long_run = {"epochs": 10, "n_train": 300, "n_eval": 300}
-    small = 10 * sr.epoch_flops((20, 8, 4), 300, 300) / 1e12
-    no_data = (None, None, None, None)
-    return sr.two_stage_search(
-        base, [0.1, 0.05], [32], [[8], [32], [64]], ["relu"], *no_data, long_run, budget_tflop=budget_factor * small
-    )
+def test_halving_search_never_enters_a_diverged_pair(monkeypatch):
+    """A pair of stage 1 that diverged never reaches the halving, and when
+    every pair diverged the search says so."""
+    monkeypatch.setattr(sr, "search", fake_search_by_rate({0.1: None, 0.05: 0.9, 0.02: 0.8}))
+    base = TrainConfig(layer_sizes=(20, 8, 4), epochs=1)
+    no_data = (*[np.zeros(3)] * 2, *[np.zeros(4)] * 2)
+    found = sr.halving_search(base, [0.02, 0.05, 0.1], [32], [[8]], ["relu"], *no_data, n_pairs=3, min_epochs=1,
+                              max_epochs=1, finalist_seeds=(0,), n_finalists=1)  # fmt: skip
+    assert found.pairs == [(0.05, 32), (0.02, 32)]
+    monkeypatch.setattr(sr, "search", fake_search_by_rate({0.1: None}))
+    with pytest.raises(RuntimeError, match="every configuration of the search diverged"):
+        sr.halving_search(base, [0.1], [32], [[8]], ["relu"], *no_data, n_pairs=1, min_epochs=1, max_epochs=1)
 
 
-def test_two_stage_search_never_chooses_a_diverged_configuration(monkeypatch):
-    """When every configuration within the budget diverged, it once said that
-    every configuration of the search had."""
-    # only 8 wide fits the budget, and it diverged; 32 and 64 wide finished but cost too much
-    with pytest.raises(RuntimeError, match=r"no configuration that finished fits the budget of [0-9.e-]+ TFLOP") as e:
-        two_stage(monkeypatch, {8: None, 32: 0.9, 64: 0.85}, budget_factor=1.5, base_width=64)
-    assert "(the 1 that fit it diverged); the cheapest that finished, hidden 32, relu" in str(e.value)
+def fake_search_by_rate(outcomes):
+    """As :func:`fake_search`, by learning rate."""
 
+    def run(configs, *data, **settings):
+        results = []
+        for c in configs:
+            r = sr.SearchResult(c)
+            if outcomes[c.learning_rate] is None:
+                r.diverged = "the training loss became nan"
+            else:
+                r.val_accuracy = [outcomes[c.learning_rate]]
+            results.append(r)
+        return results
 
-def test_two_stage_search_chooses_the_best_that_finished_within_the_budget(monkeypatch):
-    # 64 wide is the best of all but over the budget; 32 wide diverged; 8 wide is chosen
-    found = two_stage(monkeypatch, {8: 0.8, 32: None, 64: 0.95}, budget_factor=4.5)
-    assert found.chosen.config.layer_sizes == (20, 8, 4) and not found.chosen.diverged
-    assert found.best_overall.config.layer_sizes == (20, 64, 4)
-    assert found.over_budget == [found.stage2[2].label]
-
-
-def test_runner_up_is_the_best_other_choice_that_finished_within_the_budget(monkeypatch):
-    """The runner-up is what rounding could choose instead: never a diverged
-    or an over-budget configuration, never the chosen one."""
-    found = two_stage(monkeypatch, {8: 0.8, 32: None, 64: 0.95}, budget_factor=4.5)
-    second = sr.runner_up(found)
-    assert second is not found.chosen and not second.diverged and second.label not in found.over_budget
-    assert second.config.layer_sizes == (20, 8, 4)  # stage 1's other learning rate, 8 wide
-    assert sr.search_record(found)["runner_up"] == {"label": second.label, "val_accuracy": second.final}
-
-
-def test_two_stage_search_refuses_when_nothing_fits_the_budget(monkeypatch):
-    """It once chose the cheapest configuration, diverged or not, and went
-    over the budget without a word."""
-    with pytest.raises(
-        RuntimeError,
-        match=r"fits the budget of [0-9.e-]+ TFLOP .*\(none of the 4 searched fits it\).*raise budget_tflop",
-    ):
-        two_stage(monkeypatch, {8: 0.8, 32: 0.9, 64: 0.95}, budget_factor=0.5)
+    return run
 
 
 def test_epoch_flops_counts_forward_backward_and_evaluation():

@@ -79,7 +79,7 @@ def test_regularisation_study_chooses_on_validation_and_reports_test(tmp_path):
 def test_regularisation_study_with_loss_monitor(tmp_path):
     base, X, y, Xv, yv, Xt, yt = overfitting_blobs()
     study = studies.regularisation_study(
-        base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path, monitor="val_loss", train_curve=True, workers=1
+        base, SETTINGS, X, y, Xv, yv, Xt, yt, tmp_path, monitor="val_loss", train_curve=("none", *SETTINGS), workers=1
     )
     for name, s in study["settings"].items():
         c = study["curves"][name]
@@ -121,3 +121,41 @@ def test_regularisation_table_reads_each_setting_at_its_chosen_epoch():
         {"monitor": "val_loss", "settings": {"none": {**setting, "other_monitor": other}}}
     )
     assert rows[0][2] == 0.1 and headers[2] == "val. loss" and headers[4] == "epoch by val. accuracy"
+
+
+def test_every_seed_and_apart_settings_are_paired_with_none(tmp_path):
+    """The names in every_seed run on every seed whatever is chosen; apart
+    settings run on every seed, are reported, and are never chosen; each is
+    compared with "none" seed by seed."""
+    base, X, y, Xv, yv, Xt, yt = overfitting_blobs()
+    base = base.replace(epochs=4)
+    study = studies.regularisation_study(
+        base, {"weight decay": {"weight_decay": 0.02}}, X, y, Xv, yv, Xt, yt, tmp_path, seeds=(0, 1),
+        every_seed=("none",), apart={"wide": {"layer_sizes": (20, 256, 4)}}, workers=1,
+    )  # fmt: skip
+    assert "wide" not in study["settings"] and study["chosen"] in ("none", "weight decay")
+    assert set(study["by_seed"]) >= {"none", "wide", study["chosen"]}
+    assert study["apart"]["wide"]["config"]["layer_sizes"] == [20, 256, 4]
+    for name, compared in study["paired"].items():
+        mine = study["by_seed"][name]["seeds"]
+        none = study["by_seed"]["none"]["seeds"]
+        diffs = [100 * (mine[s]["test_accuracy"] - none[s]["test_accuracy"]) for s in ("0", "1")]
+        assert compared["diff_points"]["mean"] == pytest.approx(np.mean(diffs))
+        assert compared["leads"] == sum(d > 0 for d in diffs)
+    rows, _, _ = studies.regularisation_table(study)
+    assert [r[0] for r in rows][-1] == "wide"
+    with pytest.raises(ValueError, match="every_seed must name settings"):
+        studies.regularisation_study(base, {}, X, y, Xv, yv, Xt, yt, tmp_path, every_seed=("dropout",))
+
+
+def test_paired_difference_needs_the_same_seeds():
+    out = studies.paired_difference({"0": 0.99, "1": 0.98}, {"0": 0.98, "1": 0.98})
+    assert out["diff_points"]["mean"] == pytest.approx(0.5) and out["leads"] == 1 and out["ties"] == 1
+    assert out["seed_sd_points"] == pytest.approx(100 * np.std([0.99, 0.98], ddof=1))
+    with pytest.raises(ValueError, match="same seeds"):
+        studies.paired_difference({"0": 0.9}, {"1": 0.9})
+
+
+def test_evaluation_step_scores_about_so_many_points_an_epoch():
+    assert studies.evaluation_step(50_000, 128, 2) == 195  # 391 iterations an epoch
+    assert studies.evaluation_step(100, 64, 4) == 1  # never 0, which means epoch ends only
