@@ -81,7 +81,7 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                 f"{plural(len(e3['finalists'][0]['val_accuracy']), 'seed')} after "
                 f"{plural(p['halving_max_epochs'], 'epoch')}: the cheapest of the {within} of "
                 f"{len(e3['finalists'])} finalists within one standard error ({points(e3['choice_se'])} points) of "
-                f"the best, after successive halving over {e3['n_search_configs']} configurations",
+                f"the best; {e3['n_search_configs']} configurations trained in stage 1 and the halving",
             ),
             (
                 "3",
