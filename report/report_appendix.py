@@ -7,8 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from dlia_a2.environment import environment, forced_kernel
+from dlia_a2.prose import listing
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def parameter_files(params_files: list[Path]) -> str:
+    """The parameter files, as Markdown: ``folder/*.yaml`` when they are every
+    YAML file of one folder, else each file named."""
+    shown = [p.relative_to(ROOT) if p.is_relative_to(ROOT) else p for p in params_files]
+    folders = {p.parent for p in params_files}
+    if len(folders) == 1 and len(shown) > 1 and set(params_files) == set(next(iter(folders)).glob("*.yaml")):
+        return f"`{shown[0].parent}/*.yaml`"
+    return ", ".join(f"`{p}`" for p in shown)
 
 
 def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> str:
@@ -35,20 +46,19 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
     seeds = [str(x) for x in sorted(seeds)]
     off = [name for name, m in metrics.items() if m.get("parameters", {}).get("fused_sgd") is False]
     plain = f"; turned off (`fused_sgd: false`, the textbook step) in {', '.join(off)}" if off else ""
-    files = ", ".join(f"`{p.relative_to(ROOT) if p.is_relative_to(ROOT) else p}`" for p in params_files)
-    times = ", ".join(f"{name} {wall[name]}" for name in wall)
+    files = parameter_files(params_files)
+    took = f"; notebooks {listing([n.split('_')[0] for n in wall])} ran for {listing(wall.values())}" if wall else ""
     return "\n".join(
         [
             "Every number and figure in this report was computed by the notebooks "
             "in `notebooks/` while this report was built; none was typed by hand.",
             "",
-            f"- **Built:** {env['built']} from git commit `{env['git_commit']}`",
+            f"- **Built:** {env['built']} from git commit `{env['git_commit']}`{took}",
             f"- **Parameter files:** {files}, every value recorded in `metrics.json`; seeds {', '.join(seeds)}",
             f"- **Machine:** Python {env['python']} on {env['platform']}; {env['cpu']}, {env['cores']} cores",
             f"- **BLAS:** {blas}; BLAS environment variables: {blas_env}",
             f"- **SGD step:** {env['blas_path']}{plain}",
             *([f"- **Forced BLAS kernel:** {forced}."] if (forced := forced_kernel()) else []),
             f"- **Packages:** {pk}",
-            f"- **Wall time of each notebook:** {times}",
         ]
     )

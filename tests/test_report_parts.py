@@ -173,3 +173,25 @@ def test_glance_renders_as_markdown_and_html():
     assert "9 \\| 10" in md[3]
     page = report_glance.glance_html(m, "mnist")
     assert page.startswith('<table class="glance">') and "<td><b>92.63%</b></td>" in page
+
+
+def test_appendix_names_a_folder_of_parameter_files_once_and_the_notebooks_wall_times(tmp_path):
+    import report_appendix
+
+    folder = tmp_path / "config"
+    folder.mkdir()
+    files = [folder / "1_a.yaml", folder / "2_b.yaml"]
+    for f in files:
+        f.write_text("seed: 0\n")
+    assert report_appendix.parameter_files(files) == f"`{folder}/*.yaml`"
+    (folder / "3_c.yaml").write_text("seed: 0\n")  # a file the build did not use: each is named
+    assert report_appendix.parameter_files(files) == f"`{files[0]}`, `{files[1]}`"
+
+    executed = []
+    for name, seconds in [("1_a", 4.2), ("2_b", 21.6)]:
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["papermill"] = {"duration": seconds}
+        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+        executed.append(tmp_path / f"{name}.ipynb")
+    text = report_appendix.appendix(executed, {}, files)
+    assert "; notebooks 1 and 2 ran for 4 s and 22 s" in text.splitlines()[2]
