@@ -311,9 +311,11 @@ def one_standard_error_choice(
     ``s / sqrt(k)`` for the sample standard deviation ``s`` of its ``k``
     seeds' accuracies; the two add in quadrature. With one seed only the
     first counts. A configuration any of whose runs diverged is never
-    chosen. Within the band, the lowest ``cost(config)`` wins, and equal
-    costs go to the earlier in ``results`` (the grid's order): a key with
-    no rounding in it.
+    chosen. Within the band, the lowest ``cost(config)`` wins. Equal costs
+    (configurations that differ only in activation, learning rate or batch
+    size) go to the higher mean, then to the earlier in ``results``: the
+    order of ``results`` follows earlier rankings, which rounding can
+    reorder, so it decides exact ties only.
 
     Parameters
     ----------
@@ -354,7 +356,7 @@ def one_standard_error_choice(
     se = math.hypot(se_images, se_seeds)
     band = means[top] - se
     within = [k for k in finished if means[k] >= band]
-    chosen = min(within, key=lambda k: (costs[k], k))
+    chosen = min(within, key=lambda k: (costs[k], -means[k], k))
     return {
         "mean": means,
         "std": stds,

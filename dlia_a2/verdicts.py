@@ -271,12 +271,11 @@ def training_accuracy(first_perfect_epoch: int | None, last_train_accuracy: floa
 
 def long_run(summary: Mapping) -> dict:
     """The phrases about one long run, from
-    :func:`dlia_a2.summaries.long_run_summary`: ``stability`` of its two
-    readings, ``training_accuracy``, ``test_loss`` and ``accuracy_change``
-    between them."""
-    spread = max(summary["short_range"]["spread_points"], summary["last_range"]["spread_points"])
+    :func:`dlia_a2.summaries.long_run_summary`: ``stability`` of its last
+    reading (the one the report quotes), ``training_accuracy``,
+    ``test_loss`` and ``accuracy_change`` between its two readings."""
     return {
-        "stability": reading_stability(spread),
+        "stability": reading_stability(summary["last_range"]["spread_points"]),
         "training_accuracy": training_accuracy(summary["first_perfect_epoch"], summary["last"]["train_accuracy"]),
         "test_loss": test_loss_trend(summary["overfits"], summary["min_test_loss_epoch"]),
         "accuracy_change": accuracy_change(summary["accuracy_change_points"]),
@@ -326,7 +325,9 @@ def one_standard_error(finalists: Sequence[Mapping], se: float, chosen_label: st
     ``label``, ``mean``, None if diverged, and ``within``), the standard
     error ``se`` (a fraction) and the chosen finalist's label: how many lie
     within one standard error of the best, and what would have to happen
-    for rounding to move the choice."""
+    for rounding to move the choice. Finalists of the chosen's cost
+    (``gflop_per_epoch``) inside the band are named: between those the
+    rule goes by the mean, which rounding can reorder."""
     scored = [f for f in finalists if f["mean"] is not None]
     if not scored:
         raise ValueError("no finalist finished, so none was chosen")
@@ -346,10 +347,19 @@ def one_standard_error(finalists: Sequence[Mapping], se: float, chosen_label: st
             "finalist by more than that"
         )
     chosen = "the best itself" if chosen_label == best["label"] else chosen_label
+    head = f"{len(within)} of the {len(scored)} finalists lie within {band}"
+    cost = next(f["gflop_per_epoch"] for f in within if f["label"] == chosen_label)
+    peers = [f["label"] for f in within if f["label"] != chosen_label and f["gflop_per_epoch"] == cost]
+    if peers:
+        return (
+            f"{head}; the cheapest per epoch of them differ only in activation, learning rate or batch size, and "
+            f"the best of those, {chosen}, is chosen: the layer sizes stand, since only a finalist crossing the "
+            f"band's edge would move them, but the validation set cannot tell {chosen_label} from {listing(peers)}, "
+            "and rounding alone could swap them"
+        )
     return (
-        f"{len(within)} of the {len(scored)} finalists lie within {band}, and the cheapest per epoch of them, "
-        f"{chosen}, is chosen: rounding that reorders the finalists inside the band leaves the choice where it "
-        "is; only a finalist crossing the band's edge would move it"
+        f"{head}, and the cheapest per epoch of them, {chosen}, is chosen: rounding that reorders the finalists "
+        "inside the band leaves the choice where it is; only a finalist crossing the band's edge would move it"
     )
 
 
@@ -419,13 +429,33 @@ def regularisation(study: Mapping, dataset: str) -> dict:
         "chosen_val_accuracy": best,
         "chosen_epoch": settings[chosen]["chosen_epoch"],
         "runner_up_gap": gap,
-        "runner_up": separable(gap, study["val_accuracy_se"]),
+        "runner_up": separable(gap, study["val_accuracy_se"])
+        + (", so the lower validation loss breaks it" if gap == 0 else "")
+        + close_behind(settings, chosen, runner_up, study["val_accuracy_se"]),
         "n_seeds": len(study["seeds"]),
         "seed_epochs": listing([str(s["chosen_epoch"]) for s in study["seeds"].values()]),
         "monitors": monitors(study["monitors"]),
         "published": published,
         "paired": {name: paired(name, c) for name, c in study.get("paired", {}).items()},
     }
+
+
+def close_behind(settings: Mapping, chosen: str, runner_up: str, standard_error: float) -> str:
+    """The settings besides the runner-up that the validation set cannot
+    tell from the chosen either (less than two standard errors behind), as
+    ``"; nor can it tell none (0.04 points behind) from the chosen"``, or
+    ``""``."""
+    best = settings[chosen]["at_chosen_epoch"]["val_accuracy"]
+    gaps = {
+        name: best - s["at_chosen_epoch"]["val_accuracy"]
+        for name, s in settings.items()
+        if name not in (chosen, runner_up)
+    }
+    close = [(name, gap) for name, gap in gaps.items() if gap < SEPARATING_STANDARD_ERRORS * standard_error]
+    if not close:
+        return ""
+    named = listing([f"{name} ({points(gap)} points behind)" for name, gap in sorted(close, key=lambda c: c[1])])
+    return f"; nor can it tell {named} from the chosen"
 
 
 def against_range(value: float, low: float, high: float) -> str:

@@ -88,7 +88,7 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                 "its test accuracy",
                 f"**{pct(e3['seed_mean'])} ± {pct(e3['seed_std'])}**",
                 f"mean ± sd of {n_seeds} seeds, the last update of epoch {p['seed_epochs']}, the end of a cosine "
-                f"schedule, on the {e3['n_fit_images']:,} images of the training split; any run "
+                f"schedule, trained on the {e3['n_fit_images']:,} images of the training split; any run "
                 f"{_between(e3['seed_range'])}",
             ),
             (

@@ -41,6 +41,19 @@ def test_tie_in_accuracy_goes_to_the_cheaper_then_to_grid_order():
     assert sr.one_standard_error_choice([cheap, other], flops, n_val=N_VAL)["finalist"] == 0
 
 
+def test_equal_costs_go_to_the_higher_mean_not_to_the_order_of_the_results():
+    """Issue 19: in float64 the full MNIST search ranked its pairs otherwise,
+    and the order of the results, not the evidence, chose the learning rate."""
+    slow = [sr.SearchResult(TrainConfig(layer_sizes=(784, 300, 10), learning_rate=0.1), val_accuracy=[a])
+            for a in (0.9787, 0.9780)]  # fmt: skip
+    fast = [
+        sr.SearchResult(r.config.replace(learning_rate=0.2), val_accuracy=[a]) for r, a in zip(slow, (0.9790, 0.9779))
+    ]
+    for order in ([slow, fast], [fast, slow]):
+        choice = sr.one_standard_error_choice(order, flops, n_val=N_VAL)
+        assert len(choice["within"]) == 2 and order[choice["finalist"]] is fast
+
+
 def test_diverged_configuration_is_never_chosen_nor_the_best():
     # the cheapest, with one seed at the top and one diverged
     results = [runs((300, 300), 0.9800, 0.9790), runs((50,), 0.9900, 0.0, diverged=True), runs((100,), 0.9700, 0.9700)]

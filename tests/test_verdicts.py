@@ -152,7 +152,7 @@ def test_grid_edges_names_each_axis_at_its_edge():
 def test_long_run_phrases():
     summary = {
         "short_range": {"spread_points": 0.1},
-        "last_range": {"spread_points": 0.6},  # the wider of the two decides
+        "last_range": {"spread_points": 0.6},  # the last reading's, the one quoted, decides
         "first_perfect_epoch": None,
         "last": {"train_accuracy": 0.99504},
         "overfits": True,
@@ -168,6 +168,8 @@ def test_long_run_phrases():
     out = v.long_run(summary)
     assert out["training_accuracy"].endswith("at epoch 12") and "still falling" in out["test_loss"]
     assert out["accuracy_change"] == "does not move"
+    summary.update(short_range={"spread_points": 1.58}, last_range={"spread_points": 0.14})  # Fashion-MNIST's
+    assert "does not hang" in v.long_run(summary)["stability"]
 
 
 def test_separable_at_two_standard_errors():
@@ -221,6 +223,16 @@ def test_regularisation_phrases_from_a_study():
     assert "Fashion-MNIST, to which those figures do not apply" in v.regularisation(study, "fashion-mnist")["published"]
     with pytest.raises(ValueError, match="one setting only"):
         v.regularisation({**study, "runner_up": None}, "mnist")
+    # Fashion-MNIST's build: dropout and weight decay tie, none is 0.04 points behind, all inside two SE
+    settings = {"none": setting(0.9051, 26), "weight decay": setting(0.9055, 20), "dropout": setting(0.9055, 25)}
+    tied = {**study, "runner_up": "weight decay", "val_accuracy_se": 0.003, "settings": settings}
+    phrase = v.regularisation(tied, "fashion-mnist")["runner_up"]
+    assert (
+        phrase.startswith("zero: a tie")
+        and "the lower validation loss breaks it; nor can it tell none (0.04 points behind) from the chosen" in phrase
+    )
+    far = {**tied, "settings": {**tied["settings"], "none": setting(0.8900, 26)}}
+    assert "nor" not in v.regularisation(far, "fashion-mnist")["runner_up"]
 
 
 def test_optimizer_ranking_ties_and_standard_errors():
@@ -312,8 +324,10 @@ def test_per_epoch_leaves_ties_out():
     assert v.per_epoch(0, 0).startswith("neither faster nor slower")
 
 
-def finalist(label, mean, within):
-    return {"label": label, "mean": mean, "within": within}
+def finalist(label, mean, within, gflop=None):
+    """A finalist of the search record; its cost from its label's layer sizes unless given."""
+    cost = gflop if gflop is not None else float(sum(int(w) for w in label.split()[-1].split("-") if w.isdigit()) or 1)
+    return {"label": label, "mean": mean, "within": within, "gflop_per_epoch": cost}
 
 
 def test_one_standard_error_says_what_could_move_the_choice():
@@ -335,6 +349,22 @@ def test_one_standard_error_says_what_could_move_the_choice():
     assert v.one_standard_error(diverged, 0.002, "a") == "one finalist finished, a, and it is chosen"
     with pytest.raises(ValueError, match="within the band"):
         v.one_standard_error(band, 0.0015, "hidden 100")
+
+
+def test_one_standard_error_names_the_finalists_of_the_same_cost():
+    """Issue 19: the full MNIST search in float64 put three finalists of one
+    shape, differing in learning rate or batch size, inside the band; the
+    shape stands, the rate is the validation set's coin toss."""
+    same = [finalist("300-300, lr 0.2, b32", 0.97845, True, 75.0),
+            finalist("300-300, lr 0.1, b32", 0.97835, True, 75.0),
+            finalist("100, lr 0.2, b32", 0.9700, False, 8.0)]  # fmt: skip
+    phrase = v.one_standard_error(same, 0.0015, "300-300, lr 0.2, b32")
+    assert "differ only in activation, learning rate or batch size" in phrase
+    assert "cannot tell 300-300, lr 0.2, b32 from 300-300, lr 0.1, b32" in phrase
+    assert "leaves the choice where it is" not in phrase
+    # a cheaper finalist inside the band has no peer of its cost: the old sentence
+    mixed = [finalist("300-300", 0.9790, True, 75.0), finalist("300", 0.9785, True, 25.0)]
+    assert "leaves the choice where it is" in v.one_standard_error(mixed, 0.0015, "300")
 
 
 def test_paired_reads_the_difference_against_the_seed_spread():
