@@ -349,14 +349,17 @@ def one_standard_error_choice(
     finished = [k for k, m in enumerate(means) if m is not None]
     if not finished:
         raise RuntimeError("every configuration diverged, so none can be chosen; try smaller learning rates")
-    top = max(finished, key=lambda k: (means[k], -k))
+    # means of accuracies on n_val images compare as image counts: rounding them drops the last bit's
+    # noise of float sums, which would otherwise break exact ties
+    level = {k: round(means[k], 9) for k in finished}
+    top = max(finished, key=lambda k: (level[k], -k))
     se_images = analysis.accuracy_standard_error(means[top], n_val)
     k_seeds = len(results[top])
     se_seeds = stds[top] / math.sqrt(k_seeds) if k_seeds > 1 else 0.0
     se = math.hypot(se_images, se_seeds)
     band = means[top] - se
     within = [k for k in finished if means[k] >= band]
-    chosen = min(within, key=lambda k: (costs[k], -means[k], k))
+    chosen = min(within, key=lambda k: (costs[k], -level[k], k))
     return {
         "mean": means,
         "std": stds,

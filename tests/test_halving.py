@@ -54,6 +54,16 @@ def test_equal_costs_go_to_the_higher_mean_not_to_the_order_of_the_results():
         assert len(choice["within"]) == 2 and order[choice["finalist"]] is fast
 
 
+def test_equal_image_counts_tie_whatever_the_last_bit_of_their_float_means():
+    # 0.1 + 0.7 and 0.3 + 0.5 both count 8 of 10 images over two seeds; as floats they differ in the last bit
+    assert (0.1 + 0.7) / 2 != (0.3 + 0.5) / 2
+    a = [sr.SearchResult(TrainConfig(layer_sizes=(784, 300, 10)), val_accuracy=[x]) for x in (0.1, 0.7)]
+    b = [sr.SearchResult(a[0].config.replace(learning_rate=0.2), val_accuracy=[x]) for x in (0.3, 0.5)]
+    for order in ([a, b], [b, a]):
+        choice = sr.one_standard_error_choice(order, flops, n_val=10)
+        assert choice["best"] == 0 and choice["finalist"] == 0
+
+
 def test_diverged_configuration_is_never_chosen_nor_the_best():
     # the cheapest, with one seed at the top and one diverged
     results = [runs((300, 300), 0.9800, 0.9790), runs((50,), 0.9900, 0.0, diverged=True), runs((100,), 0.9700, 0.9700)]
