@@ -422,9 +422,14 @@ def regularisation(study: Mapping, dataset: str) -> dict:
     gap = best - settings[runner_up]["at_chosen_epoch"]["val_accuracy"]
     low, high = DROPOUT_MNIST_RANGE
     if dataset == "mnist":
-        published = f"The network here {against_range(study['test_accuracy']['mean'], low, high)}."
+        published = (
+            f"Srivastava et al. (2014, Table 2) report {pct(low, 1)} to {pct(high, 1)} on MNIST for plain dropout "
+            "networks without augmentation, 1,024 to 8,192 units wide and trained far longer than the "
+            f"{study['epochs']} epochs here. The network here "
+            f"{against_range(study['test_accuracy']['mean'], low, high)}."
+        )
     else:
-        published = f"This build trains on {prose_dataset(dataset)}, to which those figures do not apply."
+        published = f"The dropout papers report no result on {prose_dataset(dataset)} to set beside this one."
     return {
         "chosen_val_accuracy": best,
         "chosen_epoch": settings[chosen]["chosen_epoch"],
