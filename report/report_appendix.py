@@ -47,6 +47,7 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
     off = [name for name, m in metrics.items() if m.get("parameters", {}).get("fused_sgd") is False]
     plain = f"; turned off (`fused_sgd: false`, the textbook step) in {', '.join(off)}" if off else ""
     files = parameter_files(params_files)
+    system = env["platform"].split("-with-")[0]  # the C library's version is in the packages' wheels
     took = f"; notebooks {listing([n.split('_')[0] for n in wall])} ran for {listing(wall.values())}" if wall else ""
     return "\n".join(
         [
@@ -54,10 +55,9 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
             "in `notebooks/` while this report was built; none was typed by hand.",
             "",
             f"- **Built:** {env['built']} from git commit `{env['git_commit']}`{took}",
-            f"- **Parameter files:** {files}, every value recorded in `metrics.json`; seeds {', '.join(seeds)}",
-            f"- **Machine:** Python {env['python']} on {env['platform']}; {env['cpu']}, {env['cores']} cores",
-            f"- **BLAS:** {blas}; BLAS environment variables: {blas_env}",
-            f"- **SGD step:** {env['blas_path']}{plain}",
+            f"- **Parameters:** {files}, all in `metrics.json`; seeds {', '.join(seeds)}",
+            f"- **Machine:** Python {env['python']} on {system}; {env['cpu']}, {env['cores']} cores",
+            f"- **BLAS:** {blas}; environment variables: {blas_env}; **SGD step:** {env['blas_path']}{plain}",
             *([f"- **Forced BLAS kernel:** {forced}."] if (forced := forced_kernel()) else []),
             f"- **Packages:** {pk}",
         ]
