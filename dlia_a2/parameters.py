@@ -172,6 +172,9 @@ SCHEMAS: dict[str, dict] = {
             "dropout_epochs": EPOCHS,
             # random shifts of the augmented runs, reported apart; under half an image
             "shift_pixels": whole(1, 13),
+            # the dropout network's drop probabilities when its input is shifted
+            "shift_dropout_input": real(0, 0.9, low_included=True),
+            "shift_dropout_hidden": real(0, 0.9, low_included=True),
             # bounds the search's estimated cost before it starts
             "budget_tflop": real(0),
             # processes forked side by side; each holds its own copy of a network

@@ -352,10 +352,9 @@ def one_standard_error(finalists: Sequence[Mapping], se: float, chosen_label: st
     peers = [f["label"] for f in within if f["label"] != chosen_label and f["gflop_per_epoch"] == cost]
     if peers:
         return (
-            f"{head}; the cheapest per epoch of them differ only in activation, learning rate or batch size, and "
-            f"the best of those, {chosen}, is chosen: the layer sizes stand, since only a finalist crossing the "
-            f"band's edge would move them, but the validation set cannot tell {chosen_label} from {listing(peers)}, "
-            "and rounding alone could swap them"
+            f"{head}; the cheapest per epoch of them share their layer sizes, and the best of those, {chosen}, is "
+            "chosen. Only a finalist crossing the band's edge would change the layer sizes, but the validation set "
+            f"cannot tell the chosen from {listing(peers)}: rounding alone could swap them"
         )
     return (
         f"{head}, and the cheapest per epoch of them, {chosen}, is chosen: rounding that reorders the finalists "

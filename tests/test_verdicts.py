@@ -363,8 +363,8 @@ def test_one_standard_error_names_the_finalists_of_the_same_cost():
             finalist("300-300, lr 0.1, b32", 0.97835, True, 75.0),
             finalist("100, lr 0.2, b32", 0.9700, False, 8.0)]  # fmt: skip
     phrase = v.one_standard_error(same, 0.0015, "300-300, lr 0.2, b32")
-    assert "differ only in activation, learning rate or batch size" in phrase
-    assert "cannot tell 300-300, lr 0.2, b32 from 300-300, lr 0.1, b32" in phrase
+    assert "the cheapest per epoch of them share their layer sizes, and the best of those, the best itself" in phrase
+    assert "cannot tell the chosen from 300-300, lr 0.1, b32: rounding alone could swap them" in phrase
     assert "leaves the choice where it is" not in phrase
     # a cheaper finalist inside the band has no peer of its cost: the old sentence
     mixed = [finalist("300-300", 0.9790, True, 75.0), finalist("300", 0.9785, True, 25.0)]
