@@ -405,9 +405,10 @@ def monitors(m: Mapping) -> str:
     )
 
 
-# Srivastava et al. (2014), Table 2: plain dropout networks on MNIST without
-# data augmentation
-DROPOUT_MNIST_RANGE = (0.988, 0.990)
+# Srivastava et al. (2014), Table 2: ReLU dropout networks on MNIST without
+# data augmentation or pretraining, 3x1024 without max-norm (1.25% error) to
+# 2x8192 with it (0.95%)
+DROPOUT_MNIST_RANGE = (0.9875, 0.9905)
 
 
 def regularisation(study: Mapping, dataset: str) -> dict:
@@ -422,10 +423,10 @@ def regularisation(study: Mapping, dataset: str) -> dict:
     low, high = DROPOUT_MNIST_RANGE
     if dataset == "mnist":
         published = (
-            f"Srivastava et al. (2014, Table 2) report {pct(low, 1)} to {pct(high, 1)} on MNIST for plain dropout "
-            "networks without augmentation, 1,024 to 8,192 units wide and trained far longer than the "
-            f"{study['epochs']} epochs here. The network here "
-            f"{against_range(study['test_accuracy']['mean'], low, high)}."
+            f"Srivastava et al. (2014, Table 2) report {pct(low, 2)} to {pct(high, 2)} on MNIST for ReLU dropout "
+            f"networks without augmentation or pretraining, 1,024 to 8,192 units wide ({pct(low, 2)} without "
+            f"max-norm, the rest with it) and trained far longer than the {study['epochs']} epochs here. Here the "
+            f"setting chosen on validation ({chosen}) {against_range(study['test_accuracy']['mean'], low, high)}."
         )
     else:
         published = f"The dropout papers report no result on {prose_dataset(dataset)} to set beside this one."
@@ -440,6 +441,8 @@ def regularisation(study: Mapping, dataset: str) -> dict:
         "seed_epochs": listing([str(s["chosen_epoch"]) for s in study["seeds"].values()]),
         "monitors": monitors(study["monitors"]),
         "published": published,
+        # the published range quoted, kept with the numbers the report prints
+        "published_range": [low, high] if dataset == "mnist" else None,
         "paired": {name: paired(name, c) for name, c in study.get("paired", {}).items()},
     }
 

@@ -108,13 +108,18 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                     else f"regularised: {reg['chosen']}, chosen on validation"
                 ),
                 f"**{pct(reg['test_accuracy']['mean'])} ± {pct(reg['test_accuracy']['std'])}**",
-                f"mean ± sd of {len(reg['seeds'])} seeds, each at the epoch of its highest validation accuracy "
-                f"({e3['regularisation_verdicts']['paired'].get(reg['chosen'], 'the unregularised network itself')})",
+                f"mean ± sd of {len(reg['seeds'])} seeds, each at the epoch of its highest validation accuracy"
+                + (
+                    f"; against the unregularised network on the same seeds, the "
+                    f"{e3['regularisation_verdicts']['paired'][reg['chosen']]}"
+                    if reg["chosen"] in e3["regularisation_verdicts"]["paired"]
+                    else ""
+                ),
             ),
             *(
                 (
                     "3",
-                    f"{name} (augmented: apart from published results without augmentation)",
+                    f"{name}, reported apart from published results, which are without augmentation",
                     f"{pct(r['test_accuracy']['mean'])} ± {pct(r['test_accuracy']['std'])}",
                     f"mean ± sd of {len(r['seeds'])} seeds, each at the epoch of its highest validation accuracy",
                 )

@@ -187,6 +187,10 @@ def test_results_at_a_glance_open_the_report_and_the_readme(built, metrics):
     # the last row: the augmented runs, apart
     assert [row.split(" | ")[0] for row in rows] == ["| 1", "| 2", "| 2", "| 3", "| 3", "| 3", "| 3", "| 3"]
     assert "apart from published results" in rows[-1]
+    # the regularised row says what its paired difference is measured against
+    if reg["chosen"] != "none":
+        paired = nb3["regularisation_verdicts"]["paired"][reg["chosen"]]
+        assert f"against the unregularised network on the same seeds, the {paired}" in rows[-2]
     # each number says which weights it was read from: the last update or the epoch chosen on validation
     readings = [row.rsplit(" | ", 1)[1] for row in rows if "%" in row.split(" | ")[2]]
     assert readings and all("last update" in r or "validation accuracy" in r for r in readings), readings

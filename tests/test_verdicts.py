@@ -220,8 +220,15 @@ def test_regularisation_phrases_from_a_study():
     out = v.regularisation(study, "mnist")
     assert out["runner_up_gap"] == pytest.approx(0.002) and "cannot tell" in out["runner_up"]
     assert out["n_seeds"] == 2 and out["seed_epochs"] == "5 and 4" and out["chosen_epoch"] == 5
-    assert out["published"].startswith("Srivastava et al. (2014, Table 2) report 98.8% to 99.0% on MNIST")
-    assert "than the 30 epochs here. The network here stays 0.60 points below that range." in out["published"]
+    assert out["published"].startswith(
+        "Srivastava et al. (2014, Table 2) report 98.75% to 99.05% on MNIST for ReLU dropout networks"
+    )
+    assert "98.75% without max-norm, the rest with it" in out["published"]
+    assert out["published_range"] == [0.9875, 0.9905]
+    assert (
+        "epochs here. Here the setting chosen on validation (dropout) stays 0.55 points below that range."
+        in (out["published"])
+    )
     assert v.regularisation(study, "fashion-mnist")["published"] == (
         "The dropout papers report no result on Fashion-MNIST to set beside this one."
     )
