@@ -351,10 +351,16 @@ def one_standard_error(finalists: Sequence[Mapping], se: float, chosen_label: st
     cost = next(f["gflop_per_epoch"] for f in within if f["label"] == chosen_label)
     peers = [f["label"] for f in within if f["label"] != chosen_label and f["gflop_per_epoch"] == cost]
     if peers:
+        others = [f for f in scored if f["gflop_per_epoch"] != cost]
+        sizes = (
+            "Only a finalist crossing the band's edge would change the layer sizes"
+            if others
+            else "Every finalist has these layer sizes, so rounding cannot change them"
+        )
         return (
             f"{head}; the cheapest per epoch of them share their layer sizes, and the best of those, {chosen}, is "
-            "chosen. Only a finalist crossing the band's edge would change the layer sizes, but the validation set "
-            f"cannot tell the chosen from {listing(peers)}: rounding alone could swap them"
+            f"chosen. {sizes}, but the validation set cannot tell the chosen from {listing(peers)}: rounding alone "
+            "could swap them"
         )
     return (
         f"{head}, and the cheapest per epoch of them, {chosen}, is chosen: rounding that reorders the finalists "

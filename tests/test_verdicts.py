@@ -372,6 +372,12 @@ def test_one_standard_error_names_the_finalists_of_the_same_cost():
     phrase = v.one_standard_error(same, 0.0015, "300-300, lr 0.2, b32")
     assert "the cheapest per epoch of them share their layer sizes, and the best of those, the best itself" in phrase
     assert "cannot tell the chosen from 300-300, lr 0.1, b32: rounding alone could swap them" in phrase
+    assert "Only a finalist crossing the band's edge would change the layer sizes" in phrase
+    # the full MNIST build: all three finalists 300-300, the third outside the band
+    alike = [*same[:2], finalist("300-300, lr 0.2, b64", 0.9770, False, 75.0)]
+    phrase = v.one_standard_error(alike, 0.0015, "300-300, lr 0.2, b32")
+    assert "Every finalist has these layer sizes, so rounding cannot change them, but" in phrase
+    assert "crossing the band's edge" not in phrase
     assert "leaves the choice where it is" not in phrase
     # a cheaper finalist inside the band has no peer of its cost: the old sentence
     mixed = [finalist("300-300", 0.9790, True, 75.0), finalist("300", 0.9785, True, 25.0)]
