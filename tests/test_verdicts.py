@@ -373,6 +373,7 @@ def test_one_standard_error_names_the_finalists_of_the_same_cost():
     assert "the cheapest per epoch of them share their layer sizes, and the best of those, the best itself" in phrase
     assert "cannot tell the chosen from 300-300, lr 0.1, b32: rounding alone could swap them" in phrase
     assert "Only a finalist crossing the band's edge would change the layer sizes" in phrase
+    assert "leaves the choice where it is" not in phrase
     # the full MNIST build: all three finalists 300-300, the third outside the band
     alike = [*same[:2], finalist("300-300, lr 0.2, b64", 0.9770, False, 75.0)]
     phrase = v.one_standard_error(alike, 0.0015, "300-300, lr 0.2, b32")
