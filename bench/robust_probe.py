@@ -1,9 +1,10 @@
 """Issue 19's measurement: the dropout network (784-800-800-10, he init,
-input dropout 0.2, dropout 0.5, momentum 0.9, cosine schedule, batch 128)
+input dropout 0.2, dropout 0.5, momentum 0.9, cosine schedule, batch 128 by default)
 trained by dlia_a2.training.train on 50,000 fit / 10,000 val images.
 
-Usage: python bench/robust_probe.py DATASET EPOCHS LR MAX_NORM SHIFT SEED OUT.json [INPUT_DROPOUT DROPOUT]
-Run it with OPENBLAS_NUM_THREADS=1 under nice."""
+Usage: python bench/robust_probe.py DATASET EPOCHS LR MAX_NORM SHIFT SEED OUT.json [INPUT_DROPOUT DROPOUT [BATCH [all]]]
+With ``all`` it trains on all 60,000 training images (no validation set) and
+reads the test set alone. Run it with OPENBLAS_NUM_THREADS=1 under nice."""
 
 import json
 import sys
@@ -16,8 +17,13 @@ from dlia_a2.data import load_split
 from dlia_a2.training import train
 
 
-def main(dataset, epochs, lr, max_norm, shift, seed, out, input_dropout=0.2, dropout=0.5):
+def main(dataset, epochs, lr, max_norm, shift, seed, out, input_dropout=0.2, dropout=0.5, batch_size=128, data=""):
     X, y, Xv, yv, Xt, yt, _ = load_split(dataset, n_train=0, n_val=10000, seed=0)
+    if data not in ("", "all"):
+        raise SystemExit(f"the last argument must be 'all' (train on all 60,000 images) or absent, got {data!r}")
+    scored = {"val": (Xv, yv), "test": (Xt, yt)}
+    if data == "all":
+        X, y, scored = np.concatenate([X, Xv]), np.concatenate([y, yv]), {"test": (Xt, yt)}
     extra = {}
     if float(max_norm):
         extra["max_norm"] = float(max_norm)
@@ -31,7 +37,7 @@ def main(dataset, epochs, lr, max_norm, shift, seed, out, input_dropout=0.2, dro
         optimizer="momentum",
         momentum=0.9,
         lr_schedule="cosine",
-        batch_size=128,
+        batch_size=int(batch_size),
         learning_rate=float(lr),
         epochs=int(epochs),
         **extra,
@@ -43,17 +49,20 @@ def main(dataset, epochs, lr, max_norm, shift, seed, out, input_dropout=0.2, dro
         now = time.perf_counter()
         times.append(now - last[0])
         last[0] = now
-        print(len(h), round(times[-1], 1), h.last("val_accuracy"), h.last("test_accuracy"), flush=True)
+        val = h.last("val_accuracy") if "val" in scored else "-"
+        print(len(h), round(times[-1], 1), val, h.last("test_accuracy"), flush=True)
 
     start = time.perf_counter()
-    _, h = train(X, y, config, np.random.default_rng(int(seed)), {"val": (Xv, yv), "test": (Xt, yt)}, callback=tick)
+    _, h = train(X, y, config, np.random.default_rng(int(seed)), scored, callback=tick)
     wall = time.perf_counter() - start
-    va, ta = h["val_accuracy"].tolist(), h["test_accuracy"].tolist()
-    b = int(np.argmax(va))
+    ta = h["test_accuracy"].tolist()
+    va = h["val_accuracy"].tolist() if "val" in scored else [float("nan")] * len(ta)
+    b = int(np.argmax(va)) if "val" in scored else len(ta) - 1  # without validation: the last epoch
     rec = {
         "dataset": dataset,
         "config": config.to_dict(),
         "seed": int(seed),
+        "train_images": len(y),
         "wall_s": wall,
         "s_per_epoch_incl_eval": wall / len(va),
         "epoch_seconds": times,

@@ -175,6 +175,7 @@ SCHEMAS: dict[str, dict] = {
             # the dropout network's drop probabilities when its input is shifted
             "shift_dropout_input": real(0, 0.9, low_included=True),
             "shift_dropout_hidden": real(0, 0.9, low_included=True),
+            "shift_epochs": EPOCHS,
             # bounds the search's estimated cost before it starts
             "budget_tflop": real(0),
             # processes forked side by side; each holds its own copy of a network

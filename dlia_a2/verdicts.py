@@ -427,11 +427,12 @@ def regularisation(study: Mapping, dataset: str) -> dict:
     best = settings[chosen]["at_chosen_epoch"]["val_accuracy"]
     gap = best - settings[runner_up]["at_chosen_epoch"]["val_accuracy"]
     low, high = DROPOUT_MNIST_RANGE
+    epochs = settings[chosen]["config"]["epochs"]  # the chosen setting's own run, not the base's
     if dataset == "mnist":
         published = (
             f"Srivastava et al. (2014, Table 2) report {pct(low, 2)} to {pct(high, 2)} on MNIST for ReLU dropout "
             f"networks without augmentation or pretraining, 1,024 to 8,192 units wide ({pct(low, 2)} without "
-            f"max-norm, the rest with it) and trained far longer than the {study['epochs']} epochs here. Here the "
+            f"max-norm, the rest with it) and trained far longer than the {epochs} epochs here. Here the "
             f"setting chosen on validation ({chosen}) {against_range(study['test_accuracy']['mean'], low, high)}."
         )
     else:

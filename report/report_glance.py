@@ -108,7 +108,8 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                     else f"regularised: {reg['chosen']}, chosen on validation"
                 ),
                 f"**{pct(reg['test_accuracy']['mean'])} ± {pct(reg['test_accuracy']['std'])}**",
-                f"mean ± sd of {len(reg['seeds'])} seeds, each at the epoch of its highest validation accuracy"
+                f"mean ± sd of {len(reg['seeds'])} seeds, each at the epoch of its highest validation accuracy "
+                f"of {reg['settings'][reg['chosen']]['config']['epochs']}"
                 + (
                     f"; against the unregularised network on the same seeds, the "
                     f"{e3['regularisation_verdicts']['paired'][reg['chosen']]}"
@@ -121,7 +122,8 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                     "3",
                     f"{name}, reported apart from published results, which are without augmentation",
                     f"{pct(r['test_accuracy']['mean'])} ± {pct(r['test_accuracy']['std'])}",
-                    f"mean ± sd of {len(r['seeds'])} seeds, each at the epoch of its highest validation accuracy",
+                    f"mean ± sd of {len(r['seeds'])} seeds, each at the epoch of its highest validation accuracy "
+                    f"of {reg['apart'][name]['config']['epochs']}",
                 )
                 for name, r in reg.get("by_seed", {}).items()
                 if name in reg.get("apart", {})
