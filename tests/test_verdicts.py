@@ -227,8 +227,7 @@ def test_regularisation_phrases_from_a_study():
     assert out["published_range"] == [0.9875, 0.9905]
     assert (
         "trained far longer than the 50 epochs here. Here the setting chosen on validation (dropout) stays 0.55 "
-        "points below that range."
-        in (out["published"])
+        "points below that range." in (out["published"])
     )
     assert v.regularisation(study, "fashion-mnist")["published"] == (
         "The dropout papers report no result on Fashion-MNIST to set beside this one."
