@@ -61,6 +61,7 @@ def long_runs(chosen: TrainConfig, reference: TrainConfig, optimizers: dict, see
 # --- regularisation ------------------------------------------------------------------
 
 NO_REGULARISATION = "none"
+REFIT = " on all training images"  # a refit run's name: the setting's and this
 
 
 def epoch_curves(history: History) -> dict:
@@ -155,6 +156,7 @@ def regularisation_study(
     train_curve=(),
     every_seed=(),
     apart: dict | None = None,
+    refit=(),
     workers: int = 1,
     scheduler=None,
     label: str = "regularisation",
@@ -178,6 +180,13 @@ def regularisation_study(
     3. ``apart`` (settings like ``settings``) are trained with every seed
        and reported on their own, never chosen: data augmentation, kept out
        of the comparison with results published without it.
+    4. The names in ``refit`` (of ``every_seed``) are trained again with
+       every seed on ``X_fit`` and ``X_val`` together, the same settings
+       without a validation set, and read at the epoch that seed's run on
+       ``X_fit`` chose (Goodfellow, Bengio and Courville 2016, Algorithm
+       7.2): published results train on all the training images, and the
+       epoch is still chosen on validation. They train beside the runs of
+       step 1, before the choice.
 
     The test set is evaluated at every evaluation point for the curves, and
     the test numbers are read at the epochs chosen on validation; no choice
@@ -215,7 +224,15 @@ def regularisation_study(
         ``test_accuracy`` spread; ``paired``: per such name but ``"none"``,
         :func:`paired_difference` of its test accuracies against
         ``"none"``'s (when ``"none"`` ran on every seed);
-        ``apart``: per name, what ``settings`` holds per name.
+        ``apart``: per name, what ``settings`` holds per name;
+        ``refit``: per name of ``refit``, ``n_images`` trained on,
+        ``seeds``: per seed (as a string) the ``chosen_epoch`` it is read at
+        (that of its run on ``X_fit``), ``test_accuracy`` there and
+        ``last_test_accuracy``; ``test_accuracy``: their :func:`spread`;
+        ``gain``: :func:`paired_difference` against the same seeds' runs on
+        ``X_fit``; ``refit_paired``: per name of ``refit`` but ``"none"``,
+        :func:`paired_difference` of its refits against ``"none"``'s (when
+        ``"none"`` is refitted too).
     """
     apart = dict(apart or {})
     if NO_REGULARISATION in settings or NO_REGULARISATION in apart:
@@ -228,10 +245,15 @@ def regularisation_study(
     unknown = sorted(set(every_seed) - set(names))
     if unknown or set(settings) & set(apart):
         raise ValueError(f"every_seed must name settings ({names}), got {unknown}; apart names must be new ones")
+    unknown = sorted(set(refit) - set(every_seed))
+    if unknown:
+        raise ValueError(f"refit must name settings of every_seed ({list(every_seed)}), got {unknown}")
     configs = {NO_REGULARISATION: base.replace(keep_best=monitor)}
     for name, changes in {**settings, **apart}.items():
         configs[name] = base.replace(**changes, keep_best=monitor)
     data = {"fit": (X_fit, y_fit), "val": (X_val, y_val), "test": (X_test, y_test)}
+    if refit:
+        data["all"] = (np.concatenate([X_fit, X_val]), np.concatenate([y_fit, y_val]))
     unknown = sorted(set(train_curve) - set(configs))
     if unknown:
         raise ValueError(f"train_curve names {unknown}, which are not settings of the study ({sorted(configs)})")
@@ -239,6 +261,10 @@ def regularisation_study(
 
     def run(name: str, seed: int) -> Run:
         file_name = "".join(c if c.isalnum() else "-" for c in name)
+        if name.endswith(REFIT):  # trained on all the training images, scored on the test set only
+            setting = name[: -len(REFIT)]
+            return Run(configs[setting].replace(keep_best=""), seed, folder / file_name, "all", {"test": "test"},
+                       f"{label}, {name}, seed {seed}")  # fmt: skip
         sets = {"train": "fit", "val": "val", "test": "test"} if name in train_curve else {"val": "val", "test": "test"}
         return Run(configs[name], seed, folder / file_name, "fit", sets, f"{label}, {name}, seed {seed}")
 
@@ -270,6 +296,7 @@ def regularisation_study(
         }
 
     wanted = {(n, seeds[0]) for n in names} | {(n, s) for n in [*every_seed, *apart] for s in seeds}
+    wanted |= {(n + REFIT, s) for n in refit for s in seeds}
     histories = _train(wanted, run, data, workers, scheduler)
     out = {"monitor": monitor, "epochs": base.epochs, "n_val": len(y_val), "settings": {}, "curves": {}}
     for name in names:
@@ -298,6 +325,18 @@ def regularisation_study(
             "seeds": per_seed,
             "test_accuracy": spread([r["test_accuracy"] for r in per_seed.values()]),
         }
+    out["refit"] = {
+        name: {  # each seed at the epoch its run on fit chose: Algorithm 7.2
+            "n_images": len(data["all"][1]),
+            **_refit_reading({s: histories[(name + REFIT, s)] for s in seeds}, out["by_seed"][name]["seeds"]),
+        }
+        for name in refit
+    }
+    if NO_REGULARISATION in refit:
+        refit_acc = {n: {s: r["test_accuracy"] for s, r in out["refit"][n]["seeds"].items()} for n in refit}
+        out["refit_paired"] = {
+            n: paired_difference(refit_acc[n], refit_acc[NO_REGULARISATION]) for n in refit if n != NO_REGULARISATION
+        }
     base_acc = {s: r["test_accuracy"] for s, r in out["by_seed"].get(NO_REGULARISATION, {}).get("seeds", {}).items()}
     out["paired"] = {
         name: paired_difference({s: r["test_accuracy"] for s, r in out["by_seed"][name]["seeds"].items()}, base_acc)
@@ -305,6 +344,28 @@ def regularisation_study(
         if name != NO_REGULARISATION and base_acc
     }
     return out
+
+
+def _refit_reading(histories: dict, fit_readings: dict) -> dict:
+    """A setting's refits (``histories``: seed -> history) read at the epoch
+    each seed's run on fit chose (``fit_readings``: seed as a string ->
+    reading with ``chosen_epoch`` and ``test_accuracy``); see
+    :func:`regularisation_study`."""
+    seeds = {}
+    for s, fit in fit_readings.items():
+        curves = epoch_curves(histories[int(s)])
+        seeds[s] = {
+            "chosen_epoch": fit["chosen_epoch"],
+            "test_accuracy": _at(curves, fit["chosen_epoch"])["test_accuracy"],
+            "last_test_accuracy": curves["test_accuracy"][-1],
+        }
+    return {
+        "seeds": seeds,
+        "test_accuracy": spread([r["test_accuracy"] for r in seeds.values()]),
+        "gain": paired_difference(
+            {s: r["test_accuracy"] for s, r in seeds.items()}, {s: r["test_accuracy"] for s, r in fit_readings.items()}
+        ),
+    }
 
 
 def _train(wanted, run, data, workers, scheduler) -> dict:

@@ -428,12 +428,19 @@ def regularisation(study: Mapping, dataset: str) -> dict:
     gap = best - settings[runner_up]["at_chosen_epoch"]["val_accuracy"]
     low, high = DROPOUT_MNIST_RANGE
     epochs = settings[chosen]["config"]["epochs"]  # the chosen setting's own run, not the base's
+    refit = study.get("refit", {})
     if dataset == "mnist":
+        # the benchmark's networks train on all its training images: the refit, when there is one, is the fair reading
+        ours, trained = (
+            (refit[chosen]["test_accuracy"]["mean"], "retrained on all training images")
+            if chosen in refit
+            else (study["test_accuracy"]["mean"], "on the training split")
+        )
         published = (
             f"Srivastava et al. (2014, Table 2) report {pct(low, 2)} to {pct(high, 2)} on MNIST for ReLU dropout "
             f"networks without augmentation or pretraining, 1,024 to 8,192 units wide ({pct(low, 2)} without "
             f"max-norm, the rest with it) and trained far longer than the {epochs} epochs here. Here the "
-            f"setting chosen on validation ({chosen}) {against_range(study['test_accuracy']['mean'], low, high)}."
+            f"setting chosen on validation ({chosen}), {trained}, {against_range(ours, low, high)}."
         )
     else:
         published = f"The dropout papers report no result on {prose_dataset(dataset)} to set beside this one."
@@ -451,6 +458,9 @@ def regularisation(study: Mapping, dataset: str) -> dict:
         # the published range quoted, kept with the numbers the report prints
         "published_range": [low, high] if dataset == "mnist" else None,
         "paired": {name: paired(name, c) for name, c in study.get("paired", {}).items()},
+        # the refits (Algorithm 7.2): what the validation images add, and the paired comparison among refits
+        "refit_gain": {name: paired(name, r["gain"]) for name, r in refit.items()},
+        "refit_paired": {name: paired(name, c) for name, c in study.get("refit_paired", {}).items()},
     }
 
 
