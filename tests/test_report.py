@@ -184,13 +184,16 @@ def test_results_at_a_glance_open_the_report_and_the_readme(built, metrics):
     table = report_glance.glance_markdown(metrics["notebooks"], metrics["dataset"])
     assert report_readme.readme_table(built).startswith(table + "\n")
     rows = [line for line in table.splitlines()[2:]]
-    # the last row: the augmented runs, apart
-    assert [row.split(" | ")[0] for row in rows] == ["| 1", "| 2", "| 2", "| 3", "| 3", "| 3", "| 3", "| 3"]
+    # the last rows: the dropout network retrained on all training images, then the augmented runs, apart
+    assert [row.split(" | ")[0] for row in rows] == ["| 1", "| 2", "| 2", "| 3", "| 3", "| 3", "| 3", "| 3", "| 3"]
     assert "apart from published results" in rows[-1]
+    refit = reg["refit"]["dropout network"]
+    assert rows[-2].startswith(f"| 3 | dropout network, retrained on all {refit['n_images']:,} training images | ")
+    assert f"{refit['test_accuracy']['mean']:.2%} ± {refit['test_accuracy']['std']:.2%}" in rows[-2]
     # the regularised row says what its paired difference is measured against
     if reg["chosen"] != "none":
         paired = nb3["regularisation_verdicts"]["paired"][reg["chosen"]]
-        assert f"against the unregularised network on the same seeds, the {paired}" in rows[-2]
+        assert f"against the unregularised network on the same seeds, the {paired}" in rows[-3]
     # each number says which weights it was read from: the last update or the epoch chosen on validation
     readings = [row.rsplit(" | ", 1)[1] for row in rows if "%" in row.split(" | ")[2]]
     assert readings and all("last update" in r or "validation accuracy" in r for r in readings), readings
@@ -247,6 +250,13 @@ def test_no_page_is_left_a_quarter_empty(built):
         if not re.match(r"(Figure|Table) \d+\.\d+\.", next_page):
             short.append((number, round(fill, 2), next_page[:60]))
     assert not short, f"pages filled less than three quarters, with no figure or table to explain it: {short}"
+
+
+def test_no_page_is_empty(built):
+    """The last line's margins alone once opened an eleventh, empty page."""
+    needs("pdftoppm")
+    fills = page_fill(built / "report.pdf")
+    assert all(fill > 0 for fill in fills), f"empty pages: {[n for n, f in enumerate(fills, start=1) if f <= 0]}"
 
 
 def test_html_reads_at_about_seventy_characters_a_line(built):
