@@ -108,8 +108,8 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                     else f"regularised: {reg['chosen']}, chosen on validation"
                 ),
                 f"**{pct(reg['test_accuracy']['mean'])} ± {pct(reg['test_accuracy']['std'])}**",
-                f"mean ± sd of {len(reg['seeds'])} seeds, each at the epoch, of "
-                f"{reg['settings'][reg['chosen']]['config']['epochs']}, with the highest validation accuracy"
+                f"mean ± sd of {len(reg['seeds'])} seeds, each read at the one of its "
+                f"{reg['settings'][reg['chosen']]['config']['epochs']} epochs with the highest validation accuracy"
                 + (
                     f"; against the unregularised network on the same seeds, the "
                     f"{e3['regularisation_verdicts']['paired'][reg['chosen']]}"
@@ -132,8 +132,8 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                     "3",
                     f"{name}, reported apart from published results, which are without augmentation",
                     f"{pct(r['test_accuracy']['mean'])} ± {pct(r['test_accuracy']['std'])}",
-                    f"mean ± sd of {len(r['seeds'])} seeds, each at the epoch, of "
-                    f"{reg['apart'][name]['config']['epochs']}, with the highest validation accuracy",
+                    f"mean ± sd of {len(r['seeds'])} seeds, each read at the one of its "
+                    f"{reg['apart'][name]['config']['epochs']} epochs with the highest validation accuracy",
                 )
                 for name, r in reg.get("by_seed", {}).items()
                 if name in reg.get("apart", {})
