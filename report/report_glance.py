@@ -70,6 +70,10 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
         ref = e3["summary"]["reference"]
         n_seeds = len(e3["seed_test_accuracy"])
         within = sum(f["within"] for f in e3["finalists"])
+        # the one-standard-error rule takes the cheapest in the band; when all cost the same, the best of them
+        costs = {f["gflop_per_epoch"] for f in e3["finalists"] if f["within"]}
+        rule = "the best" if within > 1 and len(costs) == 1 else "the cheapest"
+        alike = ", all equally cheap" if rule == "the best" else ""
         rows += [
             (
                 "3",
@@ -79,9 +83,9 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                 f"batch {ch['batch_size']}",
                 f"mean validation accuracy {pct(e3['chosen_val_accuracy'])} on "
                 f"{plural(len(e3['finalists'][0]['val_accuracy']), 'seed')} after "
-                f"{plural(p['halving_max_epochs'], 'epoch')}: the cheapest of the {within} of "
+                f"{plural(p['halving_max_epochs'], 'epoch')}: {rule} of the {within} of "
                 f"{len(e3['finalists'])} finalists within one standard error ({points(e3['choice_se'])} points) of "
-                f"the best; {e3['n_search_configs']} configurations trained in stage 1 and the halving",
+                f"the best{alike}; {e3['n_search_configs']} configurations trained in stage 1 and the halving",
             ),
             (
                 "3",

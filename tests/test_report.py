@@ -190,7 +190,12 @@ def test_results_at_a_glance_open_the_report_and_the_readme(built, metrics):
     refit = reg["refit"]["dropout network"]
     assert rows[-2].startswith(f"| 3 | dropout network, retrained on all {refit['n_images']:,} training images | ")
     assert f"{refit['test_accuracy']['mean']:.2%} ± {refit['test_accuracy']['std']:.2%}" in rows[-2]
-    # the regularised row says what its paired difference is measured against
+    # the choice's row calls the rule's pick the cheapest only when the band holds finalists of other costs
+    band = [f for f in nb3["finalists"] if f["within"]]
+    alike = len(band) > 1 and len({f["gflop_per_epoch"] for f in band}) == 1
+    choice = next(row for row in rows if "the network chosen on the validation set" in row)
+    assert (", all equally cheap" in choice and "the best of the" in choice) == alike
+    assert ("the cheapest of the" in choice) != alike
     if reg["chosen"] != "none":
         paired = nb3["regularisation_verdicts"]["paired"][reg["chosen"]]
         assert f"against the unregularised network on the same seeds, the {paired}" in rows[-3]
