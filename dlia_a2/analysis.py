@@ -225,7 +225,7 @@ def rare_pixel_weights(W: np.ndarray, X: np.ndarray, threshold: float = 0.01) ->
     """Mean weight magnitude on the pixels that carry ink in fewer than
     ``threshold`` of the images, against the others: a weight's gradient is
     proportional to its pixel's value (Exercise 1), so almost-always-blank
-    pixels keep their initial weights."""
+    pixels learn less (:func:`dlia_a2.verdicts.blank_pixels` says how much)."""
     rare = (X > 0).mean(axis=0) < threshold
     return {
         "rare_pixels": int(rare.sum()),

@@ -83,6 +83,36 @@ def accuracy_change(points: float) -> str:
     return f"{'rises' if points > 0 else 'falls'} by {abs(points):.2f} points"
 
 
+# --- Exercise 2: the filters -------------------------------------------------------
+
+
+def blank_pixels(mean_abs_weight_rare: float, mean_abs_weight_ink: float, initial_mean_abs_weight: float) -> str:
+    """How far the weights of almost-always-blank pixels moved from their
+    start, against the other pixels', from the mean weight magnitudes of
+    :func:`dlia_a2.analysis.rare_pixel_weights` and the initial weights'
+    mean magnitude: ``"so the weights of the almost-always-blank pixels end
+    at 3.3 times the mean magnitude they start with, the other pixels' at
+    22.5 times"``. The clause after it says whether the blank pixels learn
+    less, as the gradient's proportionality predicts."""
+    for name, x in (
+        ("mean_abs_weight_rare", mean_abs_weight_rare),
+        ("mean_abs_weight_ink", mean_abs_weight_ink),
+        ("initial_mean_abs_weight", initial_mean_abs_weight),
+    ):
+        if not (math.isfinite(x) and x > 0):
+            raise ValueError(f"{name} must be a positive number, got {x}; with no rare pixels, leave the sentence out")
+    rare, ink = mean_abs_weight_rare / initial_mean_abs_weight, mean_abs_weight_ink / initial_mean_abs_weight
+    growth = (
+        f"the weights of the almost-always-blank pixels end at {rare:.1f} times the mean magnitude they start "
+        f"with, the other pixels' at {ink:.1f} times"
+    )
+    if f"{rare:.1f}" == f"{ink:.1f}":
+        return f"yet {growth}: here the blank pixels learn as much as the others"
+    if rare > ink:
+        return f"yet {growth}: here the blank pixels learn more than the others"
+    return f"so {growth}"
+
+
 # --- Exercise 2: test loss and training loss -------------------------------------
 
 
@@ -483,7 +513,8 @@ def close_behind(settings: Mapping, chosen: str, runner_up: str, standard_error:
 
 
 def against_range(value: float, low: float, high: float) -> str:
-    """Where ``value`` lies against a published range ``low``–``high``."""
+    """Where ``value`` lies against a published range ``low``–``high``,
+    inside it measured from the nearer end (as printed, to 0.01 points)."""
     below, above = round(100 * (low - value), 2), round(100 * (value - high), 2)  # as printed
     if below > 0:
         return f"stays {below:.2f} points below that range"
@@ -491,7 +522,12 @@ def against_range(value: float, low: float, high: float) -> str:
         return f"lies {above:.2f} points above that range"
     if value < low or value > high:
         return "lies at the edge of that range (less than 0.01 points outside it)"
-    return "lies within that range"
+    above_low, below_high = round(100 * (value - low), 2), round(100 * (high - value), 2)
+    if above_low <= below_high:
+        end = f"{above_low:.2f} points above its low end" if above_low else "at its low end"
+    else:
+        end = f"{below_high:.2f} points below its high end" if below_high else "at its high end"
+    return f"lies within that range, {end}"
 
 
 def paired(name: str, comparison: Mapping) -> str:

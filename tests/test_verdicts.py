@@ -199,7 +199,10 @@ def test_monitors_same_everywhere_and_mixed():
 
 def test_against_range():
     assert v.against_range(0.982, 0.988, 0.990) == "stays 0.60 points below that range"
-    assert v.against_range(0.988, 0.988, 0.990) == "lies within that range"
+    assert v.against_range(0.988, 0.988, 0.990) == "lies within that range, at its low end"
+    assert v.against_range(0.9878, 0.9875, 0.9905) == "lies within that range, 0.03 points above its low end"
+    assert v.against_range(0.9901, 0.9875, 0.9905) == "lies within that range, 0.04 points below its high end"
+    assert v.against_range(0.990, 0.988, 0.990) == "lies within that range, at its high end"
     assert v.against_range(0.9925, 0.988, 0.990) == "lies 0.25 points above that range"
 
 
@@ -236,8 +239,8 @@ def test_regularisation_phrases_from_a_study():
     refit = {"dropout": {"test_accuracy": {"mean": 0.9881}, "gain": gain}}
     refitted = v.regularisation({**study, "refit": refit, "refit_paired": {"dropout": gain}}, "mnist")
     assert (
-        "Here the setting chosen on validation (dropout), retrained on all training images, lies within that range."
-        in refitted["published"]
+        "Here the setting chosen on validation (dropout), retrained on all training images, lies within that range, "
+        "0.06 points above its low end." in refitted["published"]
     )
     assert refitted["refit_gain"]["dropout"].startswith("dropout differs by +0.13 points on average (+0.10 to +0.16")
     assert refitted["refit_paired"]["dropout"].endswith("more than the seed spread of 0.05 points")
@@ -333,7 +336,7 @@ def test_accuracy_change_judges_the_size_as_printed_and_refuses_nan():
 def test_against_range_never_prints_zero_points_outside():
     assert v.against_range(0.98799, 0.988, 0.990) == "lies at the edge of that range (less than 0.01 points outside it)"
     assert v.against_range(0.985, 0.988, 0.990) == "stays 0.30 points below that range"
-    assert v.against_range(0.989, 0.988, 0.990) == "lies within that range"
+    assert v.against_range(0.989, 0.988, 0.990) == "lies within that range, 0.10 points above its low end"
 
 
 def test_loss_order_late_says_below_from_the_crossing_on():
@@ -426,3 +429,16 @@ def test_a_best_rate_at_the_edge_at_one_batch_size_draws_no_trend():
     phrase = v.best_lr_trend([(32, 0.1), (64, 0.1), (128, 0.2)], [0.02, 0.05, 0.1, 0.2])
     assert phrase.startswith("the best rate at batch 128, 0.2, is the largest tried")
     assert "grows" not in phrase and "cannot show" in phrase
+
+
+def test_blank_pixels_says_how_far_each_group_of_weights_grew():
+    # MNIST's full build: 0.0262 and 0.1792 against N(0, 0.01^2)'s 0.0080
+    assert v.blank_pixels(0.02617, 0.17920, 0.007979) == (
+        "so the weights of the almost-always-blank pixels end at 3.3 times the mean magnitude they start with, "
+        "the other pixels' at 22.5 times"
+    )
+    assert v.blank_pixels(0.03, 0.02, 0.01).startswith("yet the weights")
+    assert v.blank_pixels(0.03, 0.02, 0.01).endswith("learn more than the others")
+    assert v.blank_pixels(0.0201, 0.0204, 0.01).endswith("learn as much as the others")  # 2.0 and 2.0 as printed
+    with pytest.raises(ValueError, match="no rare pixels"):
+        v.blank_pixels(float("nan"), 0.2, 0.008)
