@@ -25,7 +25,20 @@ from collections.abc import Mapping
 import mlp_core as mc
 from dlia_a2.catalog import DATASET_NAMES
 from dlia_a2.parameter_rules import MIN_TRAIN_IMAGES, N_TRAIN_IMAGES, RULES
-from dlia_a2.schema import ADDRESS, FLAG, FORMATS, TEXT, Validator, allowed, convert, list_of, one_of, real, whole
+from dlia_a2.schema import (
+    ADDRESS,
+    FLAG,
+    FORMATS,
+    TEXT,
+    Validator,
+    allowed,
+    convert,
+    list_of,
+    one_of,
+    per_dataset,
+    real,
+    whole,
+)
 
 SEED_MAX = 2**32 - 1
 
@@ -167,14 +180,16 @@ SCHEMAS: dict[str, dict] = {
             "dropout_hidden_sizes": list_of(whole(1)),
             "dropout_input": real(0, 0.9, low_included=True),
             "dropout_hidden": real(0, 0.9, low_included=True),
-            "dropout_learning_rate": LEARNING_RATE,
+            # each data set's own, chosen on its validation set (bench/robust_probe_results.txt)
+            "dropout_learning_rate": per_dataset(LEARNING_RATE, DATASET_NAMES),
             "dropout_batch_size": whole(1),
             "dropout_epochs": EPOCHS,
             # random shifts of the augmented runs, reported apart; under half an image
             "shift_pixels": whole(1, 13),
-            # the dropout network's drop probabilities when its input is shifted
+            # the dropout network's drop probabilities and rate when its input is shifted
             "shift_dropout_input": real(0, 0.9, low_included=True),
             "shift_dropout_hidden": real(0, 0.9, low_included=True),
+            "shift_learning_rate": LEARNING_RATE,
             "shift_epochs": EPOCHS,
             # bounds the search's estimated cost before it starts
             "budget_tflop": real(0),

@@ -158,6 +158,32 @@ def list_of(item: dict, *, min_items: int = 1, increasing: bool = False, distinc
     return schema
 
 
+def per_dataset(item: dict, datasets: Iterable[str]) -> dict:
+    """The schema of a value set for each data set apart: a mapping from
+    every name of ``datasets`` to a value of schema ``item``, as
+    ``{"mnist": 0.1, "fashion-mnist": 0.05}``.
+
+    Parameters
+    ----------
+    item : dict
+        The schema of each value.
+    datasets : iterable of str
+        The data sets' names, each required.
+
+    Returns
+    -------
+    dict
+        A JSON Schema.
+    """
+    names = list(datasets)
+    return {
+        "type": "object",
+        "properties": {name: item for name in names},
+        "required": names,
+        "additionalProperties": False,
+    }
+
+
 FLAG = {"type": "boolean"}
 TEXT = {"type": "string", "pattern": r"\S"}
 ADDRESS = {"type": "string", "format": "address", "examples": ["tcp://host:8786"]}
@@ -169,8 +195,8 @@ def allowed(schema: dict) -> str:
     Parameters
     ----------
     schema : dict
-        A property's schema, as :func:`whole`, :func:`real`, :func:`one_of`
-        and :func:`list_of` make them, or :data:`FLAG`, :data:`TEXT` or
+        A property's schema, as :func:`whole`, :func:`real`, :func:`one_of`,
+        :func:`list_of` and :func:`per_dataset` make them, or :data:`FLAG`, :data:`TEXT` or
         :data:`ADDRESS`.
 
     Returns
@@ -203,6 +229,10 @@ def allowed(schema: dict) -> str:
             else ""
         )
         return f"a list of {schema['minItems']} or more values, each {allowed(schema['items'])}{order}"
+    if kind == "object":
+        names = ", ".join(repr(n) for n in schema["required"])
+        item = allowed(next(iter(schema["properties"].values())))
+        return f"a mapping from each data set ({names}) to {item}"
     if "enum" in schema:
         return "one of " + ", ".join(repr(c) for c in schema["enum"])
     if kind == "boolean":
@@ -226,9 +256,12 @@ def convert(schema: dict, value: object) -> object:
     -------
     object
         Numbers declared as numbers as ``float``, whole numbers as ``int``,
-        lists (and tuples) as ``list``, anything else as it is.
+        lists (and tuples) as ``list``, mappings as ``dict``, anything else
+        as it is.
     """
     kind = schema.get("type") or schema["anyOf"][1]["type"]
     if kind == "array":
         return [convert(schema["items"], v) for v in value]
+    if kind == "object":
+        return {k: convert(schema["properties"][k], v) for k, v in value.items()}
     return {"integer": int, "number": float}.get(kind, lambda v: v)(value)

@@ -212,6 +212,18 @@ REFUSED = [
     ),
     ("3_multilayer", "<<: {epochs: 3}\nepochs: 200", "FILE, line 1: MERGE"),
     ("3_multilayer", "epochs: 200\n<<: {epochs: 3}", "FILE, line 2: MERGE"),
+    (
+        "3_multilayer",
+        "dropout_learning_rate: {mnist: 0.1}",
+        "FILE: dropout_learning_rate = {'mnist': 0.1} is not allowed; dropout_learning_rate must be a mapping from "
+        "each data set ('mnist', 'fashion-mnist') to a finite number greater than 0",
+    ),
+    (
+        "3_multilayer",
+        "dropout_learning_rate: 0.1",
+        "FILE: dropout_learning_rate = 0.1 is not allowed; dropout_learning_rate must be a mapping from "
+        "each data set ('mnist', 'fashion-mnist') to a finite number greater than 0",
+    ),
     ("3_multilayer", "scheduler: tcp://localhost:99999", "FILE: scheduler = 'tcp://localhost:99999' PORT"),
     ("3_multilayer", "scheduler: tcp://localhost:0", "FILE: scheduler = 'tcp://localhost:0' PORT"),
     (
@@ -428,6 +440,10 @@ def edge_values(schema: dict) -> list:
         items = edge_values(schema["items"])[:6]
         n = schema["minItems"]
         return [[], items[:n], items[: n + 1], items[: n + 2], items[:3][::-1], [items[1]] * 2, items[1]]
+    if kind == "object":  # per_dataset: every data set's value at an edge, one missing, one too many, a number
+        names, items = schema["required"], edge_values(next(iter(schema["properties"].values())))[:6]
+        full = [dict.fromkeys(names, v) for v in items]
+        return [*full, dict.fromkeys(names[:-1], items[1]), {**full[1], "cifar": items[1]}, items[1], []]
     if "enum" in schema:
         return [*schema["enum"], schema["enum"][0].upper(), "", 0]
     if kind == "boolean":
@@ -444,6 +460,8 @@ def yaml_value(value) -> str:
         return ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
     if isinstance(value, list):
         return "[" + ", ".join(map(yaml_value, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)}: {yaml_value(v)}" for k, v in value.items()) + "}"
     return json.dumps(value)
 
 
@@ -497,7 +515,7 @@ def test_files_at_the_edges_of_the_schema_are_refused_before_any_work_or_run(tmp
             assert (
                 isinstance(value, bool)
                 if flag
-                else (isinstance(value, (list, str, int, float)) and not isinstance(value, bool))
+                else (isinstance(value, (list, dict, str, int, float)) and not isinstance(value, bool))
             ), (name, value)
         assert parameters.check(notebook, values) == {k: values[k] for k in properties}
         event("run")
