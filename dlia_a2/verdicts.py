@@ -308,8 +308,30 @@ def long_run(summary: Mapping) -> dict:
         "stability": reading_stability(summary["last_range"]["spread_points"]),
         "training_accuracy": training_accuracy(summary["first_perfect_epoch"], summary["last"]["train_accuracy"]),
         "test_loss": test_loss_trend(summary["overfits"], summary["min_test_loss_epoch"]),
-        "accuracy_change": accuracy_change(summary["accuracy_change_points"]),
+        "accuracy_change": change_between_readings(
+            summary["accuracy_change_points"], summary["short_range"], summary["last_range"]
+        ),
     }
+
+
+def change_between_readings(points: float, short_range: Mapping, last_range: Mapping) -> str:
+    """:func:`accuracy_change` between two readings of one run, said to be
+    within what the step of a reading decides when the test accuracy's
+    ranges over the epochs up to each (:func:`dlia_a2.analysis.end_range`,
+    ``min`` and ``max``) overlap: ``"falls by 1.18 points; the ranges over
+    the 5 epochs up to each overlap, so the step each was read at could
+    account for the change"``. A change printed as none or "barely" needs
+    no such word."""
+    phrase = accuracy_change(points)
+    if abs(round(points, 2)) < BARELY_POINTS:
+        return phrase
+    if max(short_range["min"], last_range["min"]) > min(short_range["max"], last_range["max"]):
+        return phrase
+    epochs = last_range["to_epoch"] - last_range["from_epoch"] + 1
+    return (
+        f"{phrase}; the ranges over the {plural(epochs, 'epoch')} up to each overlap, so the step each was read at "
+        "could account for the change"
+    )
 
 
 def test_loss_trend(overfits: bool, min_test_loss_epoch: int) -> str:
