@@ -225,8 +225,15 @@ def rare_pixel_weights(W: np.ndarray, X: np.ndarray, threshold: float = 0.01) ->
     """Mean weight magnitude on the pixels that carry ink in fewer than
     ``threshold`` of the images, against the others: a weight's gradient is
     proportional to its pixel's value (Exercise 1), so almost-always-blank
-    pixels learn less (:func:`dlia_a2.verdicts.blank_pixels` says how much)."""
+    pixels should learn less (:func:`dlia_a2.verdicts.blank_pixels` says
+    whether they did, and how much)."""
     rare = (X > 0).mean(axis=0) < threshold
+    if rare.all() or not rare.any():
+        which = "every" if rare.all() else "no"
+        raise ValueError(
+            f"{which} pixel carries ink in fewer than {threshold:.0%} of the {len(X)} images, so there is no second "
+            "group to compare with; pass a threshold that splits the pixels"
+        )
     return {
         "rare_pixels": int(rare.sum()),
         "mean_abs_weight_rare": float(np.abs(W[:, rare]).mean()),

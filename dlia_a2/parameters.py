@@ -256,7 +256,7 @@ def check(notebook: str, namespace: Mapping | None = None, sources: Mapping[str,
     dict
         ``{name: value}`` for every declared parameter, in the declared
         order; numbers declared as numbers come back as ``float``, lists as
-        ``list``.
+        ``list``, values set per data set as ``dict``.
 
     Raises
     ------

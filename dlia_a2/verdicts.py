@@ -89,22 +89,23 @@ def accuracy_change(points: float) -> str:
 def blank_pixels(mean_abs_weight_rare: float, mean_abs_weight_ink: float, initial_mean_abs_weight: float) -> str:
     """How far the weights of almost-always-blank pixels moved from their
     start, against the other pixels', from the mean weight magnitudes of
-    :func:`dlia_a2.analysis.rare_pixel_weights` and the initial weights'
-    mean magnitude: ``"so the weights of the almost-always-blank pixels end
-    at 3.3 times the mean magnitude they start with, the other pixels' at
-    22.5 times"``. The clause after it says whether the blank pixels learn
-    less, as the gradient's proportionality predicts."""
+    :func:`dlia_a2.analysis.rare_pixel_weights` and the mean magnitude of
+    the distribution the weights are drawn from: ``"so the weights of the
+    almost-always-blank pixels end at 3.3 times the initial mean magnitude,
+    the other pixels' at 22.5 times"``. The clause says whether the blank
+    pixels learn less, as the gradient's proportionality predicts, judged as
+    printed."""
     for name, x in (
         ("mean_abs_weight_rare", mean_abs_weight_rare),
         ("mean_abs_weight_ink", mean_abs_weight_ink),
         ("initial_mean_abs_weight", initial_mean_abs_weight),
     ):
         if not (math.isfinite(x) and x > 0):
-            raise ValueError(f"{name} must be a positive number, got {x}; with no rare pixels, leave the sentence out")
+            raise ValueError(f"{name} must be a positive number, got {x}")
     rare, ink = mean_abs_weight_rare / initial_mean_abs_weight, mean_abs_weight_ink / initial_mean_abs_weight
     growth = (
-        f"the weights of the almost-always-blank pixels end at {rare:.1f} times the mean magnitude they start "
-        f"with, the other pixels' at {ink:.1f} times"
+        f"the weights of the almost-always-blank pixels end at {rare:.1f} times the initial mean magnitude, "
+        f"the other pixels' at {ink:.1f} times"
     )
     if f"{rare:.1f}" == f"{ink:.1f}":
         return f"yet {growth}: here the blank pixels learn as much as the others"
@@ -317,20 +318,23 @@ def long_run(summary: Mapping) -> dict:
 def change_between_readings(points: float, short_range: Mapping, last_range: Mapping) -> str:
     """:func:`accuracy_change` between two readings of one run, said to be
     within what the step of a reading decides when the test accuracy's
-    ranges over the epochs up to each (:func:`dlia_a2.analysis.end_range`,
-    ``min`` and ``max``) overlap: ``"falls by 1.18 points; the ranges over
-    the 5 epochs up to each overlap, so the step each was read at could
-    account for the change"``. A change printed as none or "barely" needs
-    no such word."""
+    ranges over the epochs up to each (:func:`dlia_a2.analysis.end_range`:
+    ``min``, ``max``, ``from_epoch``, ``to_epoch``) overlap as printed (to
+    0.01 points): ``"falls by 1.18 points; its ranges over epochs 96–100 and
+    196–200 overlap, so the step each was read at could account for the
+    change"``. Windows that share epochs overlap whatever the run does, and
+    a change printed as none or "barely" needs no such word: both get the
+    change alone."""
     phrase = accuracy_change(points)
-    if abs(round(points, 2)) < BARELY_POINTS:
+    if abs(round(points, 2)) < BARELY_POINTS or short_range["to_epoch"] >= last_range["from_epoch"]:
         return phrase
-    if max(short_range["min"], last_range["min"]) > min(short_range["max"], last_range["max"]):
+    low = max(round(100 * short_range["min"], 2), round(100 * last_range["min"], 2))
+    high = min(round(100 * short_range["max"], 2), round(100 * last_range["max"], 2))
+    if low > high:
         return phrase
-    epochs = last_range["to_epoch"] - last_range["from_epoch"] + 1
+    windows = " and ".join(f"{r['from_epoch']}–{r['to_epoch']}" for r in (short_range, last_range))
     return (
-        f"{phrase}; the ranges over the {plural(epochs, 'epoch')} up to each overlap, so the step each was read at "
-        "could account for the change"
+        f"{phrase}; its ranges over epochs {windows} overlap, so the step each was read at could account for the change"
     )
 
 

@@ -116,6 +116,10 @@ def test_rare_pixel_weights_split_by_ink():
     W = np.array([[2.0, 4.0, 8.0]])
     out = analysis.rare_pixel_weights(W, X)
     assert out == {"rare_pixels": 1, "mean_abs_weight_rare": 8.0, "mean_abs_weight_ink": 3.0}
+    with pytest.raises(ValueError, match="no pixel carries ink in fewer than 1% of the 100 images"):
+        analysis.rare_pixel_weights(W, np.ones((100, 3)))
+    with pytest.raises(ValueError, match="every pixel carries ink in fewer than 1% of the 100 images"):
+        analysis.rare_pixel_weights(W, np.zeros((100, 3)))
 
 
 def test_errors_count_confusions_and_order_mistakes_by_confidence():

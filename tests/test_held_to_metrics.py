@@ -46,6 +46,9 @@ RECOMPUTED = {
         m["nearest_centroid_test_accuracy"], m["nearest_centroid_train_accuracy"]
     ),
     ("2_one_layer", "rungs_verdict"): lambda m, d: v.on_rungs(m["ladder"]["all_on_rungs"]),
+    ("2_one_layer", "blank_pixels_verdict"): lambda m, d: v.blank_pixels(
+        m["mean_abs_weight_rare"], m["mean_abs_weight_ink"], m["initial_mean_abs_weight"]
+    ),
     ("3_multilayer", "diverged_verdict"): lambda m, d: v.diverged(m["n_diverged"]),
     ("3_multilayer", "batch_verdict"): lambda m, d: v.per_epoch(
         m["claims"]["batch"]["faster"], m["claims"]["batch"]["slower"]

@@ -151,7 +151,7 @@ def test_grid_edges_names_each_axis_at_its_edge():
 
 def test_long_run_phrases():
     summary = {
-        "short_range": {"spread_points": 0.1, "min": 0.9790, "max": 0.9800},
+        "short_range": {"spread_points": 0.1, "min": 0.9790, "max": 0.9800, "from_epoch": 1, "to_epoch": 5},
         "last_range": {"spread_points": 0.6, "min": 0.9610, "max": 0.9670, "from_epoch": 6, "to_epoch": 10},
         # the last reading's, the one quoted, decides
         "first_perfect_epoch": None,
@@ -178,14 +178,25 @@ def test_a_change_inside_overlapping_ranges_says_the_step_could_account_for_it()
     short = {"min": 0.8791, "max": 0.8921, "from_epoch": 96, "to_epoch": 100}
     last = {"min": 0.8726, "max": 0.8860, "from_epoch": 196, "to_epoch": 200}
     assert v.change_between_readings(-1.18, short, last) == (
-        "falls by 1.18 points; the ranges over the 5 epochs up to each overlap, so the step each was read at could "
-        "account for the change"
+        "falls by 1.18 points; its ranges over epochs 96–100 and 196–200 overlap, so the step each was read at "
+        "could account for the change"
     )
     apart = {**last, "max": 0.8790}  # below the other range's low end: the change is more than the step
     assert v.change_between_readings(-1.18, short, apart) == "falls by 1.18 points"
     touching = {**last, "max": 0.8791}  # the ends meet: they overlap
     assert v.change_between_readings(-1.18, short, touching).endswith("could account for the change")
+    as_printed = {**last, "max": 0.879099}  # prints as 87.91%, the other's low end: they overlap as the table shows
+    assert v.change_between_readings(-1.18, short, as_printed).endswith("could account for the change")
     assert v.change_between_readings(0.05, short, last) == "barely moves (+0.05 points)"
+
+
+def test_windows_that_share_epochs_say_nothing_of_the_step():
+    # the small configuration: the reading at epoch 1 and the one at epoch 2 share epoch 1's points
+    short = {"min": 0.7399, "max": 0.8131, "from_epoch": 1, "to_epoch": 1}
+    last = {"min": 0.7399, "max": 0.8612, "from_epoch": 1, "to_epoch": 2}
+    assert v.change_between_readings(4.81, short, last) == "rises by 4.81 points"
+    adjacent = {"min": 0.80, "max": 0.86, "from_epoch": 2, "to_epoch": 2}  # epochs 1 and 2: no shared epoch
+    assert v.change_between_readings(4.81, short, adjacent).endswith("could account for the change")
 
 
 def test_separable_at_two_standard_errors():
@@ -450,11 +461,11 @@ def test_a_best_rate_at_the_edge_at_one_batch_size_draws_no_trend():
 def test_blank_pixels_says_how_far_each_group_of_weights_grew():
     # MNIST's full build: 0.0262 and 0.1792 against N(0, 0.01^2)'s 0.0080
     assert v.blank_pixels(0.02617, 0.17920, 0.007979) == (
-        "so the weights of the almost-always-blank pixels end at 3.3 times the mean magnitude they start with, "
+        "so the weights of the almost-always-blank pixels end at 3.3 times the initial mean magnitude, "
         "the other pixels' at 22.5 times"
     )
     assert v.blank_pixels(0.03, 0.02, 0.01).startswith("yet the weights")
     assert v.blank_pixels(0.03, 0.02, 0.01).endswith("learn more than the others")
     assert v.blank_pixels(0.0201, 0.0204, 0.01).endswith("learn as much as the others")  # 2.0 and 2.0 as printed
-    with pytest.raises(ValueError, match="no rare pixels"):
+    with pytest.raises(ValueError, match="mean_abs_weight_rare must be a positive number, got nan"):
         v.blank_pixels(float("nan"), 0.2, 0.008)
