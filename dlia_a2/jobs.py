@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dlia_a2 import checkpoint
@@ -124,6 +124,10 @@ class Run:
     train: str  # the name of the (X, y) it trains on
     eval_sets: dict  # set name in the history -> name of its (X, y)
     label: str = ""  # for the progress lines on the terminal
+    # (name, run) trained in the same job right after this one, for as many
+    # epochs as this run's ``keep_best`` score chose (Algorithm 7.2's refit):
+    # its epochs are set then, so it starts as soon as its worker is free
+    then: tuple[str, Run] | None = None
 
     @property
     def checkpoint_path(self) -> Path:
@@ -135,18 +139,35 @@ class Run:
         return path.with_name(f"{path.name}-seed{self.seed}.npz")
 
 
-def _train_job(run: Run, data: dict):
+def chosen_epochs(run: Run, history) -> int:
+    """The epoch ``run``'s ``keep_best`` score chose in ``history``: the
+    number of epochs its :attr:`Run.then` trains."""
+    if not run.config.keep_best:
+        raise ValueError(f"{run.label or 'a run'} chooses no epoch (keep_best is ''), so no run can follow it")
+    return int(history["epoch"][history.best(run.config.keep_best)])
+
+
+def _train_job(run: Run, data: dict) -> dict:
+    """``{None: (params, history)}`` of ``run``, and ``{name: ...}`` of the
+    run that follows it (:attr:`Run.then`), trained next in this job."""
     callback = terminal_progress(run.label, every_epochs=max(1, run.config.epochs // 10))
     eval_sets = {name: data[key] for name, key in run.eval_sets.items()}
-    return checkpoint.train_resumable(
-        *data[run.train],
-        run.config,
-        run.seed,
-        run.checkpoint_path,
-        eval_sets=eval_sets,
-        callback=callback,
-        log=lambda m: None,
-    )
+    done = {
+        None: checkpoint.train_resumable(
+            *data[run.train],
+            run.config,
+            run.seed,
+            run.checkpoint_path,
+            eval_sets=eval_sets,
+            callback=callback,
+            log=lambda m: None,
+        )
+    }
+    if run.then is not None:
+        name, then = run.then
+        then = replace(then, config=then.config.replace(epochs=chosen_epochs(run, done[None][1])))
+        done[name] = _train_job(then, data)[None]
+    return done
 
 
 def train_runs(runs: dict[str, Run], data: dict, workers: int = 1, scheduler: str | None = None) -> dict:
@@ -163,12 +184,16 @@ def train_runs(runs: dict[str, Run], data: dict, workers: int = 1, scheduler: st
     Returns
     -------
     dict
-        ``{name: (params, history)}``, in the order of ``runs``.
+        ``{name: (params, history)}``, in the order of ``runs``, then the
+        runs that follow them (:attr:`Run.then`) under their own names.
     """
-    missing = sorted({n for r in runs.values() for n in (r.train, *r.eval_sets.values())} - set(data))
+    every = [*runs.values(), *(r.then[1] for r in runs.values() if r.then is not None)]
+    missing = sorted({n for r in every for n in (r.train, *r.eval_sets.values())} - set(data))
     if missing:
         raise ValueError(f"the runs name data sets {missing} that are not in data (it has {sorted(data)}); add them")
-    names = sorted(runs, key=lambda n: -runs[n].config.epochs)
+    # the longest first; a run with one to follow counts both (the follower at most its full length)
+    length = {n: r.config.epochs + (r.then[1].config.epochs if r.then is not None else 0) for n, r in runs.items()}
+    names = sorted(runs, key=lambda n: -length[n])
     done = run_jobs(
         _train_job,
         [dict(run=runs[n]) for n in names],
@@ -177,4 +202,6 @@ def train_runs(runs: dict[str, Run], data: dict, workers: int = 1, scheduler: st
         progress="training runs",
         shared=dict(data=data),
     )
-    return {n: done[names.index(n)] for n in runs}
+    results = {n: done[names.index(n)][None] for n in runs}
+    results.update({name: result for job in done for name, result in job.items() if name is not None})
+    return results

@@ -182,11 +182,14 @@ def regularisation_study(
        of the comparison with results published without it.
     4. The names in ``refit`` (of ``every_seed``) are trained again with
        every seed on ``X_fit`` and ``X_val`` together, the same settings
-       without a validation set, and read at the epoch that seed's run on
-       ``X_fit`` chose (Goodfellow, Bengio and Courville 2016, Algorithm
-       7.2): published results train on all the training images, and the
-       epoch is still chosen on validation. They train beside the runs of
-       step 1, before the choice.
+       without a validation set, for as many epochs as that seed's run on
+       ``X_fit`` chose, with the learning-rate schedule fitted to those
+       epochs, and read at the end (Goodfellow, Bengio and Courville 2016,
+       Algorithm 7.2): published results train on all the training images,
+       the epochs are still chosen on validation, and the reading is taken
+       where the rate has decayed, not partway down a longer schedule,
+       where neighbouring epochs differ by tenths of a point. Each trains
+       in the same job as its run on ``X_fit``, right after it.
 
     The test set is evaluated at every evaluation point for the curves, and
     the test numbers are read at the epochs chosen on validation; no choice
@@ -226,9 +229,9 @@ def regularisation_study(
         ``"none"``'s (when ``"none"`` ran on every seed);
         ``apart``: per name, what ``settings`` holds per name;
         ``refit``: per name of ``refit``, ``n_images`` trained on,
-        ``seeds``: per seed (as a string) the ``chosen_epoch`` it is read at
-        (that of its run on ``X_fit``), ``test_accuracy`` there and
-        ``last_test_accuracy``; ``test_accuracy``: their :func:`spread`;
+        ``seeds``: per seed (as a string) the ``epochs`` it trained (the
+        epoch its run on ``X_fit`` chose) and ``test_accuracy`` at the end;
+        ``test_accuracy``: their :func:`spread`;
         ``gain``: :func:`paired_difference` against the same seeds' runs on
         ``X_fit``; ``refit_paired``: per name of ``refit`` but ``"none"``,
         :func:`paired_difference` of its refits against ``"none"``'s (when
@@ -261,12 +264,13 @@ def regularisation_study(
 
     def run(name: str, seed: int) -> Run:
         file_name = "".join(c if c.isalnum() else "-" for c in name)
-        if name.endswith(REFIT):  # trained on all the training images, scored on the test set only
-            setting = name[: -len(REFIT)]
+        if name.endswith(REFIT):  # trained on all the training images, scored on the test set only; its
+            setting = name[: -len(REFIT)]  # epochs are set to those its run on fit chose, in the same job
             return Run(configs[setting].replace(keep_best=""), seed, folder / file_name, "all", {"test": "test"},
                        f"{label}, {name}, seed {seed}")  # fmt: skip
         sets = {"train": "fit", "val": "val", "test": "test"} if name in train_curve else {"val": "val", "test": "test"}
-        return Run(configs[name], seed, folder / file_name, "fit", sets, f"{label}, {name}, seed {seed}")
+        then = (f"{name}{REFIT}, seed {seed}", run(name + REFIT, seed)) if name in refit else None
+        return Run(configs[name], seed, folder / file_name, "fit", sets, f"{label}, {name}, seed {seed}", then)
 
     def chosen_epoch(history: History, score: str = monitor) -> int:
         return int(history["epoch"][history.best(score)])
@@ -296,8 +300,7 @@ def regularisation_study(
         }
 
     wanted = {(n, seeds[0]) for n in names} | {(n, s) for n in [*every_seed, *apart] for s in seeds}
-    wanted |= {(n + REFIT, s) for n in refit for s in seeds}
-    histories = _train(wanted, run, data, workers, scheduler)
+    histories = _train(wanted, run, data, workers, scheduler)  # with the refits, each after its run on fit
     out = {"monitor": monitor, "epochs": base.epochs, "n_val": len(y_val), "settings": {}, "curves": {}}
     for name in names:
         out["settings"][name] = record(name, histories[(name, seeds[0])])
@@ -326,7 +329,7 @@ def regularisation_study(
             "test_accuracy": spread([r["test_accuracy"] for r in per_seed.values()]),
         }
     out["refit"] = {
-        name: {  # each seed at the epoch its run on fit chose: Algorithm 7.2
+        name: {  # each seed for the epochs its run on fit chose: Algorithm 7.2
             "n_images": len(data["all"][1]),
             **_refit_reading({s: histories[(name + REFIT, s)] for s in seeds}, out["by_seed"][name]["seeds"]),
         }
@@ -347,18 +350,19 @@ def regularisation_study(
 
 
 def _refit_reading(histories: dict, fit_readings: dict) -> dict:
-    """A setting's refits (``histories``: seed -> history) read at the epoch
-    each seed's run on fit chose (``fit_readings``: seed as a string ->
-    reading with ``chosen_epoch`` and ``test_accuracy``); see
-    :func:`regularisation_study`."""
+    """A setting's refits (``histories``: seed -> history), each read at its
+    end, against the same seeds' runs on fit (``fit_readings``: seed as a
+    string -> reading with ``chosen_epoch``, the epochs the refit trained,
+    and ``test_accuracy``); see :func:`regularisation_study`."""
     seeds = {}
     for s, fit in fit_readings.items():
         curves = epoch_curves(histories[int(s)])
-        seeds[s] = {
-            "chosen_epoch": fit["chosen_epoch"],
-            "test_accuracy": _at(curves, fit["chosen_epoch"])["test_accuracy"],
-            "last_test_accuracy": curves["test_accuracy"][-1],
-        }
+        if int(curves["epoch"][-1]) != fit["chosen_epoch"]:
+            raise ValueError(
+                f"the refit of seed {s} trained {int(curves['epoch'][-1])} epochs, not the {fit['chosen_epoch']} its "
+                "run on fit chose; remove its checkpoint and run the study again"
+            )
+        seeds[s] = {"epochs": fit["chosen_epoch"], "test_accuracy": curves["test_accuracy"][-1]}
     return {
         "seeds": seeds,
         "test_accuracy": spread([r["test_accuracy"] for r in seeds.values()]),
@@ -370,10 +374,11 @@ def _refit_reading(histories: dict, fit_readings: dict) -> dict:
 
 def _train(wanted, run, data, workers, scheduler) -> dict:
     """Train the (name, seed) runs of ``wanted`` side by side, in a stable
-    order; returns (name, seed) -> history."""
+    order; returns (name, seed) -> history, the runs that follow them
+    (:attr:`dlia_a2.jobs.Run.then`) included."""
     keys = sorted(wanted, key=lambda k: (str(k[0]), k[1]))
     done = train_runs({f"{n}, seed {s}": run(n, s) for n, s in keys}, data, workers, scheduler) if keys else {}
-    return {(n, s): done[f"{n}, seed {s}"][1] for n, s in keys}
+    return {(key.rsplit(", seed ", 1)[0], int(key.rsplit(", seed ", 1)[1])): h for key, (_, h) in done.items()}
 
 
 def regularisation_table(study: dict):

@@ -516,6 +516,7 @@ def regularisation(study: Mapping, dataset: str) -> dict:
         "paired": {name: paired(name, c) for name, c in study.get("paired", {}).items()},
         # the refits (Algorithm 7.2): what the validation images add, and the paired comparison among refits
         "refit_gain": {name: paired(name, r["gain"]) for name, r in refit.items()},
+        "refit_epochs": {name: listing([str(r["epochs"]) for r in s["seeds"].values()]) for name, s in refit.items()},
         "refit_paired": {name: paired(name, c) for name, c in study.get("refit_paired", {}).items()},
     }
 

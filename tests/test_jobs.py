@@ -4,6 +4,7 @@ names carry their seed; and no task graph that carries a data set."""
 
 import os
 import warnings
+from dataclasses import replace
 from unittest import mock
 
 import numpy as np
@@ -146,3 +147,23 @@ def test_a_dask_cluster_gives_the_same_bits_and_no_graph_carries_the_data(tmp_pa
     assert search_values(here[0]) == search_values(there[0])
     assert history_values(here[1]) == history_values(there[1])
     assert (tmp_path / "there" / "b-seed1.npz").exists()  # written by a worker
+
+
+def test_a_following_run_trains_in_the_same_job_for_the_epochs_the_first_chose(tmp_path, blobs):
+    """Run.then: the refit of Algorithm 7.2 starts as soon as its run on fit
+    ends, for as many epochs as that run's keep_best score chose."""
+    data = {"fit": blobs(), "val": blobs(seed=1), "all": blobs(seed=2)}
+    first = TrainConfig(layer_sizes=(20, 4), epochs=6, keep_best="val_accuracy", learning_rate=0.5)
+    follower = Run(first.replace(keep_best="", lr_schedule="cosine"), 3, tmp_path / "refit", "all", {"v": "val"})
+    run = Run(first, 3, tmp_path / "fit", "fit", {"val": "val"}, then=("refit", follower))
+    out = train_runs({"fit": run}, data, workers=2)
+    assert list(out) == ["fit", "refit"]
+    epochs = int(out["fit"][1]["epoch"][out["fit"][1].best("val_accuracy")])
+    assert epochs < first.epochs, "the first run chose its last epoch: the test cannot see the epochs set"
+    params, history = out["refit"]
+    alone = train_runs({"x": Run(follower.config.replace(epochs=epochs), 3, tmp_path / "alone", "all", {"v": "val"})},
+                       data)["x"]  # fmt: skip
+    assert history.epoch_ends().size == epochs
+    assert all(np.array_equal(params[k], alone[0][k]) for k in params)
+    with pytest.raises(ValueError, match="chooses no epoch"):
+        train_runs({"a": replace(run, config=first.replace(keep_best=""))}, data)

@@ -259,11 +259,12 @@ def test_regularisation_phrases_from_a_study():
         "trained far longer than the 50 epochs here. Here the setting chosen on validation (dropout), on the "
         "training split, stays 0.55 points below that range." in (out["published"])
     )
-    assert out["refit_gain"] == {} and out["refit_paired"] == {}
+    assert out["refit_gain"] == {} and out["refit_paired"] == {} and out["refit_epochs"] == {}
     # retrained on all training images (Algorithm 7.2): the published range is read against the refit
     gain = {"seeds": ["0", "1"], "diff_points": {"mean": 0.13, "min": 0.1, "max": 0.16}, "leads": 2, "ties": 0,
             "seed_sd_points": 0.05}  # fmt: skip
-    refit = {"dropout": {"test_accuracy": {"mean": 0.9881}, "gain": gain}}
+    seeds = {"0": {"epochs": 37, "test_accuracy": 0.988}, "1": {"epochs": 35, "test_accuracy": 0.988}}
+    refit = {"dropout": {"test_accuracy": {"mean": 0.9881}, "gain": gain, "seeds": seeds}}
     refitted = v.regularisation({**study, "refit": refit, "refit_paired": {"dropout": gain}}, "mnist")
     assert (
         "Here the setting chosen on validation (dropout), retrained on all training images, lies within that range, "
@@ -271,6 +272,7 @@ def test_regularisation_phrases_from_a_study():
     )
     assert refitted["refit_gain"]["dropout"].startswith("dropout differs by +0.13 points on average (+0.10 to +0.16")
     assert refitted["refit_paired"]["dropout"].endswith("more than the seed spread of 0.05 points")
+    assert refitted["refit_epochs"] == {"dropout": "37 and 35"}
     assert "(dropout), on the training split, stays 0.55 points below" in out["published"]
     assert v.regularisation(study, "fashion-mnist")["published"] == (
         "The dropout papers report no result on Fashion-MNIST to set beside this one."
