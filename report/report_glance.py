@@ -126,9 +126,9 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                     "3",
                     f"{name}, retrained on all {r['n_images']:,} training images",
                     f"**{pct(r['test_accuracy']['mean'])} ± {pct(r['test_accuracy']['std'])}**",
-                    f"mean ± sd of {len(r['seeds'])} seeds, each trained for the epochs its run on the training "
-                    f"split chose on validation, on a schedule ending there, and read at its end (Goodfellow et al. "
-                    f"2016, Algorithm 7.2)",
+                    f"mean ± sd of {len(r['seeds'])} seeds, the last update of each, trained for the epochs "
+                    f"({e3['regularisation_verdicts']['refit_epochs'][name]}) its run on the training split chose by "
+                    f"validation accuracy, on a cosine schedule ending there (Goodfellow et al. 2016, Algorithm 7.2)",
                 )
                 for name, r in reg.get("refit", {}).items()
             ),
