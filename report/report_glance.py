@@ -128,14 +128,15 @@ def glance_rows(notebooks: dict, dataset: str) -> list[tuple[str, str, str, str]
                     f"**{pct(r['test_accuracy']['mean'])} ± {pct(r['test_accuracy']['std'])}**",
                     f"mean ± sd of {len(r['seeds'])} seeds, the last update of each, trained for the epochs "
                     f"({e3['regularisation_verdicts']['refit_epochs'][name]}) its run on the training split chose by "
-                    f"validation accuracy, on a cosine schedule ending there (Goodfellow et al. 2016, Algorithm 7.2)",
+                    f"validation accuracy, on a cosine schedule ending there (after Goodfellow et al. 2016, "
+                    f"Algorithm 7.2, in epochs rather than updates)",
                 )
                 for name, r in reg.get("refit", {}).items()
             ),
             *(
                 (
                     "3",
-                    f"{name}, reported apart from published results, which are without augmentation",
+                    f"{name}, reported apart from the results without augmentation",
                     f"{pct(r['test_accuracy']['mean'])} ± {pct(r['test_accuracy']['std'])}",
                     f"mean ± sd of {len(r['seeds'])} seeds, each read at the one of its "
                     f"{reg['apart'][name]['config']['epochs']} epochs with the highest validation accuracy",
