@@ -55,8 +55,9 @@ def count(x: int) -> str:
 
 
 def signed(x: float, digits: int = 2) -> str:
-    """A difference with its sign: '+0.12'."""
-    return f"{x:+.{digits}f}"
+    """A difference with its sign, the minus a true minus sign (U+2212):
+    0.12 -> '+0.12', -0.03 -> '−0.03'."""
+    return f"{x:+.{digits}f}".replace("-", "\u2212")
 
 
 def points(x: float, digits: int = 2) -> str:

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from dlia_a2.prose import dataset as prose_dataset
-from dlia_a2.prose import g, listing, num, pct, plural, points
+from dlia_a2.prose import g, listing, num, pct, plural, points, signed
 
 # --- thresholds ------------------------------------------------------------------
 
@@ -79,7 +79,7 @@ def accuracy_change(points: float) -> str:
         return "does not move"
     shown = round(points, 2)
     if abs(shown) < BARELY_POINTS:
-        return f"barely moves ({points:+.2f} points)"
+        return f"barely moves ({signed(points)} points)"
     return f"{'rises' if points > 0 else 'falls'} by {abs(points):.2f} points"
 
 
@@ -228,11 +228,6 @@ def best_lr_listing(best_lr_by_batch: Sequence[Sequence]) -> str:
     return listing([f"{g(lr)} at batch {b}" for b, lr in best_lr_by_batch])
 
 
-def _minus(text: str) -> str:
-    """A typeset minus sign in place of a hyphen-minus: '-0.03' -> '−0.03'."""
-    return text.replace("-", "\u2212")
-
-
 def grid_edge(value: float, grid: Sequence[float]) -> str:
     """Where ``value`` sits in the grid it was chosen from: ``"the largest
     tried"``, ``"the smallest tried"``, or ``""`` inside it (or when the grid
@@ -251,14 +246,14 @@ def grid_edges(best: Mapping[str, float], grids: Mapping[str, Sequence[float]]) 
     clause per axis, axes in alphabetical order (so that the phrase does not
     depend on the order of a mapping): ``"the best batch size (32) is the
     smallest tried and the best learning rate (0.2) is the largest tried:
-    the best setting may lie beyond the grid"``, or ``"the best batch size
+    a better setting may lie past the grid's edges"``, or ``"the best batch size
     (64) and the best learning rate (0.1) lie inside the grid"``."""
     edges = {name: grid_edge(best[name], grids[name]) for name in sorted(best)}
     named = {name: f"the best {name} ({g(best[name])})" for name in sorted(best)}
     if not any(edges.values()):
         return listing(list(named.values())) + (" lie" if len(named) > 1 else " lies") + " inside the grid"
     clauses = [f"{named[name]} {'is ' + edge if edge else 'lies inside the grid'}" for name, edge in edges.items()]
-    return listing(clauses) + ": the best setting may lie beyond the grid"
+    return listing(clauses) + ": a better setting may lie past the grid's edges"
 
 
 def best_lr_trend(best_lr_by_batch: Sequence[Sequence], learning_rates: Sequence[float]) -> str:
@@ -407,16 +402,28 @@ def one_standard_error(finalists: Sequence[Mapping], se: float, chosen_label: st
     cost = next(f["gflop_per_epoch"] for f in within if f["label"] == chosen_label)
     peers = [f["label"] for f in within if f["label"] != chosen_label and f["gflop_per_epoch"] == cost]
     if peers:
-        others = [f for f in scored if f["gflop_per_epoch"] != cost]
-        sizes = (
-            "Only a finalist crossing the band's edge would change the layer sizes"
-            if others
-            else "Every finalist has these layer sizes, so rounding cannot change them"
+        shared = (
+            "they share their layer sizes"
+            if len(peers) + 1 == len(within)
+            else f"the {len(peers) + 1} cheapest per epoch of them share their layer sizes"
         )
+        pick = (
+            "the best of them is chosen" if chosen_label == best["label"] else f"the best of them, {chosen}, is chosen"
+        )
+        cheaper = sorted((f for f in scored if f["gflop_per_epoch"] < cost), key=lambda f: -f["mean"])
+        if cheaper:  # all outside the band, or the rule would have taken one of them
+            gap = best["mean"] - se - cheaper[0]["mean"]
+            sizes = (
+                "it could change the layer sizes only by carrying a finalist across the band's edge; the nearest "
+                f"cheaper one, {cheaper[0]['label']}, lies {points(gap)} points below that edge"
+            )
+        elif all(f["gflop_per_epoch"] == cost for f in scored):
+            sizes = "every finalist has these layer sizes, so rounding cannot change them"
+        else:
+            sizes = "only a finalist crossing the band's edge would change the layer sizes"
         return (
-            f"{head}; the cheapest per epoch of them share their layer sizes, and the best of those, {chosen}, is "
-            f"chosen. {sizes}, but the validation set cannot tell the chosen from {listing(peers)}: rounding alone "
-            "could swap them"
+            f"{head}; {shared}, and {pick}. The validation set cannot tell it from {listing(peers)}, so rounding "
+            f"alone could swap {'the two' if len(peers) == 1 else 'them'}; {sizes}"
         )
     return (
         f"{head}, and the cheapest per epoch of them, {chosen}, is chosen: rounding that reorders the finalists "
@@ -459,7 +466,7 @@ def monitors(m: Mapping) -> str:
         parts.append(f"the same epoch in {m['same']}")
     if m["earlier"]:
         parts.append(f"a later one in {m['earlier']}")
-    gain = {k: _minus(f"{v:+.2f}") for k, v in m["test_accuracy_gain_points"].items() if k in ("mean", "min", "max")}
+    gain = {k: signed(v) for k, v in m["test_accuracy_gain_points"].items() if k in ("mean", "min", "max")}
     return (
         f"of the {of} runs, the validation loss would have chosen {listing(parts)}; the test accuracy at the "
         f"epochs chosen on accuracy differs from that at the epochs the loss would choose by "
@@ -487,15 +494,17 @@ def regularisation(study: Mapping, dataset: str) -> dict:
     refit = study.get("refit", {})
     if dataset == "mnist":
         # the benchmark's networks train on all its training images: the refit, when there is one, is the fair reading
-        ours, trained = (
-            (refit[chosen]["test_accuracy"]["mean"], "retrained on all training images")
+        ours, trained, spans = (
+            (refit[chosen]["test_accuracy"]["mean"], "retrained on all training images",
+             [r["epochs"] for r in refit[chosen]["seeds"].values()])
             if chosen in refit
-            else (study["test_accuracy"]["mean"], "on the training split")
-        )
+            else (study["test_accuracy"]["mean"], "on the training split", [epochs])
+        )  # fmt: skip
+        here = f"{min(spans)}" if min(spans) == max(spans) else f"{min(spans)} to {max(spans)}"
         published = (
             f"Srivastava et al. (2014, Table 2) report {pct(low, 2)} to {pct(high, 2)} on MNIST for ReLU dropout "
             f"networks without augmentation or pretraining, 1,024 to 8,192 units wide ({pct(low, 2)} without "
-            f"max-norm, the rest with it) and trained far longer than the {epochs} epochs here. Here the "
+            f"max-norm, the rest with it) and trained far longer than the {here} epochs of the networks read here. The "
             f"setting chosen on validation ({chosen}), {trained}, {against_range(ours, low, high)}."
         )
     else:
@@ -563,7 +572,7 @@ def paired(name: str, comparison: Mapping) -> str:
     many seeds it leads, and whether the difference exceeds the seed spread
     (the larger standard deviation over the seeds of the two)."""
     d, n, sd = comparison["diff_points"], len(comparison["seeds"]), comparison["seed_sd_points"]
-    mean, low, high = (_minus(f"{d[k]:+.2f}") for k in ("mean", "min", "max"))
+    mean, low, high = (signed(d[k]) for k in ("mean", "min", "max"))
     if n < 2:
         return f"{name} differs by {mean} points on one seed: one seed gives no spread to read it against"
     verdict = "more than" if abs(d["mean"]) > sd else "not more than"

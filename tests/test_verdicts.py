@@ -29,7 +29,7 @@ def test_reading_stability_stops_being_narrow_at_the_threshold():
     [
         (0.0, "does not move"),
         (0.05, "barely moves (+0.05 points)"),
-        (-0.19, "barely moves (-0.19 points)"),
+        (-0.19, "barely moves (\u22120.19 points)"),
         (v.BARELY_POINTS, "rises by 0.20 points"),
         (-v.BARELY_POINTS, "falls by 0.20 points"),
         (-1.16, "falls by 1.16 points"),  # the reference build's case: not "barely"
@@ -136,7 +136,7 @@ def test_grid_edges_names_each_axis_at_its_edge():
     at_edges = v.grid_edges({"learning rate": 0.2, "batch size": 32}, grids)
     assert at_edges == (
         "the best batch size (32) is the smallest tried and the best learning rate (0.2) is the largest tried: "
-        "the best setting may lie beyond the grid"
+        "a better setting may lie past the grid's edges"
     )
     assert v.grid_edges({"batch size": 32, "learning rate": 0.2}, grids) == at_edges  # any order of the axes
     assert v.grid_edges({"learning rate": 0.1, "batch size": 64}, grids) == (
@@ -144,7 +144,7 @@ def test_grid_edges_names_each_axis_at_its_edge():
     )
     assert v.grid_edges({"learning rate": 0.05, "batch size": 128}, grids) == (
         "the best batch size (128) is the largest tried and the best learning rate (0.05) lies inside the grid: "
-        "the best setting may lie beyond the grid"
+        "a better setting may lie past the grid's edges"
     )
     assert v.grid_edge(0.1, [0.1]) == ""  # one value has no inside and no edge
 
@@ -256,8 +256,8 @@ def test_regularisation_phrases_from_a_study():
     assert "98.75% without max-norm, the rest with it" in out["published"]
     assert out["published_range"] == [0.9875, 0.9905]
     assert (
-        "trained far longer than the 50 epochs here. Here the setting chosen on validation (dropout), on the "
-        "training split, stays 0.55 points below that range." in (out["published"])
+        "trained far longer than the 50 epochs of the networks read here. The setting chosen on validation "
+        "(dropout), on the training split, stays 0.55 points below that range." in (out["published"])
     )
     assert out["refit_gain"] == {} and out["refit_paired"] == {} and out["refit_epochs"] == {}
     # retrained on all training images (Algorithm 7.2): the published range is read against the refit
@@ -267,8 +267,9 @@ def test_regularisation_phrases_from_a_study():
     refit = {"dropout": {"test_accuracy": {"mean": 0.9881}, "gain": gain, "seeds": seeds}}
     refitted = v.regularisation({**study, "refit": refit, "refit_paired": {"dropout": gain}}, "mnist")
     assert (
-        "Here the setting chosen on validation (dropout), retrained on all training images, lies within that range, "
-        "0.06 points above its low end." in refitted["published"]
+        "trained far longer than the 35 to 37 epochs of the networks read here. The setting chosen on validation "
+        "(dropout), retrained on all training images, lies within that range, 0.06 points above its low end."
+        in refitted["published"]
     )
     assert refitted["refit_gain"]["dropout"].startswith("dropout differs by +0.13 points on average (+0.10 to +0.16")
     assert refitted["refit_paired"]["dropout"].endswith("more than the seed spread of 0.05 points")
@@ -415,16 +416,29 @@ def test_one_standard_error_names_the_finalists_of_the_same_cost():
             finalist("300-300, lr 0.1, b32", 0.97835, True, 75.0),
             finalist("100, lr 0.2, b32", 0.9700, False, 8.0)]  # fmt: skip
     phrase = v.one_standard_error(same, 0.0015, "300-300, lr 0.2, b32")
-    assert "the cheapest per epoch of them share their layer sizes, and the best of those, the best itself" in phrase
-    assert "cannot tell the chosen from 300-300, lr 0.1, b32: rounding alone could swap them" in phrase
-    assert "Only a finalist crossing the band's edge would change the layer sizes" in phrase
+    assert "of the best, 300-300, lr 0.2, b32 (97.84%); they share their layer sizes, and the best of them is" in phrase
+    assert "cannot tell it from 300-300, lr 0.1, b32, so rounding alone could swap the two;" in phrase
+    # the cheaper 100 lies 0.70 points below the band's edge, 97.845% - 0.15 points
+    assert phrase.endswith("carrying a finalist across the band's edge; the nearest cheaper one, 100, lr 0.2, b32, "
+                           "lies 0.70 points below that edge")  # fmt: skip
     assert "leaves the choice where it is" not in phrase
     # the full MNIST build: all three finalists 300-300, the third outside the band
     alike = [*same[:2], finalist("300-300, lr 0.2, b64", 0.9770, False, 75.0)]
     phrase = v.one_standard_error(alike, 0.0015, "300-300, lr 0.2, b32")
-    assert "Every finalist has these layer sizes, so rounding cannot change them, but" in phrase
-    assert "crossing the band's edge" not in phrase
+    assert phrase.endswith("swap the two; every finalist has these layer sizes, so rounding cannot change them")
     assert "leaves the choice where it is" not in phrase
+    # besides the pair, a dearer finalist only: no cheaper one to name
+    dearer = [*same[:2], finalist("300-300-300, lr 0.2, b32", 0.9700, False, 110.0)]
+    assert v.one_standard_error(dearer, 0.0015, "300-300, lr 0.2, b32").endswith(
+        "swap the two; only a finalist crossing the band's edge would change the layer sizes"
+    )
+    # a dearer best inside the band: the pair is the cheapest part of the band, and its better member is chosen
+    inside = [*same[:2], finalist("300-300-300, lr 0.2, b32", 0.9790, True, 110.0)]
+    phrase = v.one_standard_error(inside, 0.0015, "300-300, lr 0.2, b32")
+    assert (
+        "; the 2 cheapest per epoch of them share their layer sizes, and the best of them, 300-300, lr 0.2, b32,"
+        in phrase
+    )
     # a cheaper finalist inside the band has no peer of its cost: the old sentence
     mixed = [finalist("300-300", 0.9790, True, 75.0), finalist("300", 0.9785, True, 25.0)]
     assert "leaves the choice where it is" in v.one_standard_error(mixed, 0.0015, "300")
