@@ -2,9 +2,12 @@
 input dropout 0.2, dropout 0.5, momentum 0.9, cosine schedule, batch 128 by default)
 trained by dlia_a2.training.train on 50,000 fit / 10,000 val images.
 
-Usage: python bench/robust_probe.py DATASET EPOCHS LR MAX_NORM SHIFT SEED OUT.json [INPUT_DROPOUT DROPOUT [BATCH [all]]]
+Usage: python bench/robust_probe.py DATASET EPOCHS LR MAX_NORM SHIFT SEED OUT.json
+       [INPUT_DROPOUT DROPOUT [BATCH [all|fit [HIDDEN]]]]
 With ``all`` it trains on all 60,000 training images (no validation set) and
-reads the test set alone. Run it with OPENBLAS_NUM_THREADS=1 under nice."""
+reads the test set alone; ``fit`` (the default) trains on the 50,000 fit
+images. HIDDEN gives the hidden layers' sizes, such as 1024-1024 (default
+800-800). Run it with OPENBLAS_NUM_THREADS=1 under nice."""
 
 import json
 import sys
@@ -17,10 +20,23 @@ from dlia_a2.data import load_split
 from dlia_a2.training import train
 
 
-def main(dataset, epochs, lr, max_norm, shift, seed, out, input_dropout=0.2, dropout=0.5, batch_size=128, data=""):
+def main(
+    dataset,
+    epochs,
+    lr,
+    max_norm,
+    shift,
+    seed,
+    out,
+    input_dropout=0.2,
+    dropout=0.5,
+    batch_size=128,
+    data="fit",
+    hidden="800-800",
+):
     X, y, Xv, yv, Xt, yt, _ = load_split(dataset, n_train=0, n_val=10000, seed=0)
-    if data not in ("", "all"):
-        raise SystemExit(f"the last argument must be 'all' (train on all 60,000 images) or absent, got {data!r}")
+    if data not in ("fit", "all"):
+        raise SystemExit(f"the data argument must be 'all' (train on all 60,000 images) or 'fit', got {data!r}")
     scored = {"val": (Xv, yv), "test": (Xt, yt)}
     if data == "all":
         X, y, scored = np.concatenate([X, Xv]), np.concatenate([y, yv]), {"test": (Xt, yt)}
@@ -30,7 +46,7 @@ def main(dataset, epochs, lr, max_norm, shift, seed, out, input_dropout=0.2, dro
     if int(shift):
         extra["shift_pixels"] = int(shift)
     config = TrainConfig(
-        layer_sizes=(784, 800, 800, 10),
+        layer_sizes=(784, *(int(h) for h in hidden.split("-")), 10),
         init="he",
         input_dropout=float(input_dropout),
         dropout=float(dropout),
