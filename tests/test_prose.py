@@ -68,3 +68,9 @@ def test_points_and_data_set_names():
     assert prose.fill(text, metrics) == "0.57 points below, on Fashion-MNIST"
     assert prose.dataset("mnist") == "MNIST" and prose.dataset("emnist") == "emnist"
     assert prose.points(-0.0005, 3) == "-0.050"
+
+
+def test_signed_differences_print_a_true_minus():
+    """'−0.04', not '-0.04': the hyphen-minus of Python's format was printed in Section 3.2."""
+    assert prose.signed(0.123) == "+0.12" and prose.signed(-0.0366) == "\u22120.04"
+    assert prose.signed(-1.5, 1) == "\u22121.5" and "-" not in prose.signed(-12.345)
