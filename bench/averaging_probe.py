@@ -32,7 +32,7 @@ BASE = TrainConfig(
     batch_size=128,
     learning_rate=0.1,
 )
-BASE_KEYS = [f"{p}{l}" for l in (1, 2, 3) for p in "Wb"]
+PARAMETER_NAMES = [f"{p}{l}" for l in (1, 2, 3) for p in "Wb"]  # W1, b1, ..., b3: what is averaged
 
 
 def main(mode: str, out: str, lr2: str = "0.02") -> None:
@@ -59,7 +59,7 @@ def main(mode: str, out: str, lr2: str = "0.02") -> None:
     record["curve_val"] = history["val_accuracy"].tolist()
     record["curve_test"] = history["test_accuracy"].tolist()
     for name, epochs in windows.items():
-        averaged = {k: np.mean([snapshots[e][k] for e in epochs], axis=0).astype(np.float32) for k in BASE_KEYS}
+        averaged = {k: np.mean([snapshots[e][k] for e in epochs], axis=0).astype(np.float32) for k in PARAMETER_NAMES}
         record[name] = {"val": evaluate(Xv, yv, averaged, "relu")[1], "test": evaluate(Xt, yt, averaged, "relu")[1]}
         print(name, record[name], flush=True)
     with open(out, "w") as f:
