@@ -4,9 +4,10 @@ parameters are recorded."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from dlia_a2.environment import environment, forced_kernel
+from dlia_a2.environment import environment, forced_kernel, native_kernel
 from dlia_a2.prose import listing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +21,20 @@ def parameter_files(params_files: list[Path]) -> str:
     if len(folders) == 1 and len(shown) > 1 and set(params_files) == set(next(iter(folders)).glob("*.yaml")):
         return f"`{shown[0].parent}/*.yaml`"
     return ", ".join(f"`{p}`" for p in shown)
+
+
+def forced_note() -> str:
+    """``"; OPENBLAS_CORETYPE forces kernels weaker than this CPU's own (SkylakeX)"``
+    when ``OPENBLAS_CORETYPE`` forces OpenBLAS onto weaker kernels than it
+    picks on this CPU (:func:`dlia_a2.environment.forced_kernel`), else "".
+    The appendix says what ran, in a clause; the advice on what to set
+    instead is for the person building (``make bench`` and the README give it)."""
+    if not os.environ.get("OPENBLAS_CORETYPE"):
+        return ""
+    native = native_kernel()
+    if not forced_kernel(native=native):
+        return ""
+    return f"; OPENBLAS_CORETYPE forces kernels weaker than this CPU's own ({native})"
 
 
 def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> str:
@@ -37,7 +52,7 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
         )
         or "unknown"
     )
-    blas_env = ", ".join(f"{k}={v}" for k, v in env["blas_env"].items()) or "none"
+    blas_env = (", ".join(f"{k}={v}" for k, v in env["blas_env"].items()) or "none") + forced_note()
     pk = ", ".join(f"{k} {v}" for k, v in env["packages"].items())
     seeds = set()
     for m in metrics.values():
@@ -58,7 +73,6 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
             f"- **Parameters:** {files}, all in `metrics.json`; seeds {', '.join(seeds)}",
             f"- **Machine:** Python {env['python']} on {system}; {env['cpu']}, {env['cores']} cores",
             f"- **BLAS:** {blas}; environment variables: {blas_env}; **SGD step:** {env['blas_path']}{plain}",
-            *([f"- **Forced BLAS kernel:** {forced}."] if (forced := forced_kernel()) else []),
             f"- **Packages:** {pk}",
         ]
     )

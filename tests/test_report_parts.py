@@ -195,3 +195,23 @@ def test_appendix_names_a_folder_of_parameter_files_once_and_the_notebooks_wall_
         executed.append(tmp_path / f"{name}.ipynb")
     text = report_appendix.appendix(executed, {}, files)
     assert "; notebooks 1 and 2 ran for 4 s and 22 s" in text.splitlines()[2]
+
+
+def test_appendix_says_in_a_clause_when_a_weaker_blas_kernel_was_forced(tmp_path, monkeypatch):
+    """A forced kernel is one clause of the BLAS line, not a paragraph of
+    advice: the four lines it took opened an eleventh page in a build under
+    ``OPENBLAS_CORETYPE=Haswell``."""
+    import report_appendix
+
+    monkeypatch.setattr(report_appendix, "native_kernel", lambda: "SkylakeX")
+    monkeypatch.setattr(report_appendix, "forced_kernel", lambda native: "forced" if native == "SkylakeX" else None)
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    assert report_appendix.forced_note() == ""
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    assert report_appendix.forced_note() == "; OPENBLAS_CORETYPE forces kernels weaker than this CPU's own (SkylakeX)"
+    text = report_appendix.appendix([], {}, [tmp_path / "a.yaml"])
+    blas_line = next(line for line in text.splitlines() if line.startswith("- **BLAS:**"))
+    assert "OPENBLAS_CORETYPE forces kernels weaker than this CPU's own (SkylakeX); **SGD step:**" in blas_line
+    assert "Forced" not in text and "unset it" not in text
+    monkeypatch.setattr(report_appendix, "forced_kernel", lambda native: None)  # forced, but not weaker
+    assert report_appendix.forced_note() == ""
