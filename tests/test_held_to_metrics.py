@@ -9,6 +9,7 @@ unchecked. Every number in a figure's or a table's caption must be a value
 of the metrics (its parameters included)."""
 
 import json
+import math
 import re
 import subprocess
 from pathlib import Path
@@ -107,7 +108,9 @@ CONSTANTS = {"28", "0", "0.01"}
 def shown_values(tree) -> set:
     """Every way the report prints a number of the metrics: as an integer
     (with or without thousands commas), by ``g``, as a percentage, with 1 to
-    4 decimals; lists also by their length, layer sizes also joined by "-"."""
+    4 decimals, and with 4 rounded down (a bound, "at least 0.9984" for
+    0.99848: :func:`dlia_a2.verdicts.confidence`); lists also by their
+    length, layer sizes also joined by "-"."""
     out = set()
 
     def walk(x):
@@ -117,6 +120,7 @@ def shown_values(tree) -> set:
             if float(x).is_integer():
                 out.update({str(int(x)), f"{int(x):,}"})
             out.update({g(x), pct(x).rstrip("%"), *(num(x, k) for k in range(1, 5))})
+            out.add(f"{math.floor(x * 10_000) / 10_000:.4f}")
         elif isinstance(x, dict):
             for key, value in x.items():
                 if isinstance(key, str) and key.isdigit():
@@ -167,3 +171,6 @@ def test_the_caption_check_can_fail():
     known = shown_values({"epochs": 30, "learning_rate": 0.1, "n_train": 60000, "layer_sizes": [784, 100, 10]})
     assert unknown_numbers("784-100-10 network, 60,000 images, learning rate 0.1, 30 epochs, 28x28", known) == []
     assert unknown_numbers("after 31 epochs at learning rate 0.2, 6,000 images", known) == ["31", "0.2", "6,000"]
+    bound = shown_values({"mistake_confidence_min": 0.9984760880470276})
+    assert unknown_numbers("at a probability of at least 0.9984", bound) == []  # rounded down, as printed
+    assert unknown_numbers("at least 0.9983, or 0.9986", bound) == ["0.9983", "0.9986"]
