@@ -24,17 +24,18 @@ def parameter_files(params_files: list[Path]) -> str:
 
 
 def forced_note() -> str:
-    """``"; OPENBLAS_CORETYPE forces kernels weaker than this CPU's own (SkylakeX)"``
-    when ``OPENBLAS_CORETYPE`` forces OpenBLAS onto weaker kernels than it
-    picks on this CPU (:func:`dlia_a2.environment.forced_kernel`), else "".
-    The appendix says what ran, in a clause; the advice on what to set
-    instead is for the person building (``make bench`` and the README give it)."""
+    """``" (kernels weaker than this CPU's own, SkylakeX)"``, said after
+    ``OPENBLAS_CORETYPE=...`` when the variable forces OpenBLAS onto weaker
+    kernels than it picks on this CPU
+    (:func:`dlia_a2.environment.forced_kernel`), else "". The appendix says
+    what ran; the advice on what to set instead is for the person building
+    (``make bench`` and the README give it)."""
     if not os.environ.get("OPENBLAS_CORETYPE"):
         return ""
     native = native_kernel()
     if not forced_kernel(native=native):
         return ""
-    return f"; OPENBLAS_CORETYPE forces kernels weaker than this CPU's own ({native})"
+    return f" (kernels weaker than this CPU's own, {native})"
 
 
 def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> str:
@@ -52,7 +53,10 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
         )
         or "unknown"
     )
-    blas_env = (", ".join(f"{k}={v}" for k, v in env["blas_env"].items()) or "none") + forced_note()
+    forced = forced_note()
+    blas_env = (
+        ", ".join(f"{k}={v}{forced if k == 'OPENBLAS_CORETYPE' else ''}" for k, v in env["blas_env"].items()) or "none"
+    )
     pk = ", ".join(f"{k} {v}" for k, v in env["packages"].items())
     seeds = set()
     for m in metrics.values():

@@ -208,10 +208,12 @@ def test_appendix_says_in_a_clause_when_a_weaker_blas_kernel_was_forced(tmp_path
     monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
     assert report_appendix.forced_note() == ""
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
-    assert report_appendix.forced_note() == "; OPENBLAS_CORETYPE forces kernels weaker than this CPU's own (SkylakeX)"
+    assert report_appendix.forced_note() == " (kernels weaker than this CPU's own, SkylakeX)"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     text = report_appendix.appendix([], {}, [tmp_path / "a.yaml"])
     blas_line = next(line for line in text.splitlines() if line.startswith("- **BLAS:**"))
-    assert "OPENBLAS_CORETYPE forces kernels weaker than this CPU's own (SkylakeX); **SGD step:**" in blas_line
+    assert "OPENBLAS_CORETYPE=Haswell (kernels weaker than this CPU's own, SkylakeX)" in blas_line
+    assert "OPENBLAS_NUM_THREADS=1;" in blas_line or "OPENBLAS_NUM_THREADS=1," in blas_line
     assert "Forced" not in text and "unset it" not in text
     monkeypatch.setattr(report_appendix, "forced_kernel", lambda native: None)  # forced, but not weaker
     assert report_appendix.forced_note() == ""
