@@ -11,6 +11,9 @@ from dlia_a2.environment import environment, forced_kernel, native_kernel
 from dlia_a2.prose import listing
 
 ROOT = Path(__file__).resolve().parents[1]
+# the packages whose versions can change the report: those that compute, draw,
+# run and render it (environment.json keeps the test and JupyterLab ones too)
+BUILDING = ("numpy", "matplotlib", "papermill", "ipykernel", "nbconvert")
 
 
 def parameter_files(params_files: list[Path]) -> str:
@@ -57,7 +60,7 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
     blas_env = (
         ", ".join(f"{k}={v}{forced if k == 'OPENBLAS_CORETYPE' else ''}" for k, v in env["blas_env"].items()) or "none"
     )
-    pk = ", ".join(f"{k} {v}" for k, v in env["packages"].items())
+    pk = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if k in BUILDING)
     seeds = set()
     for m in metrics.values():
         p = m.get("parameters", {})
