@@ -7,7 +7,9 @@ Usage: python bench/robust_probe.py DATASET EPOCHS LR MAX_NORM SHIFT SEED OUT.js
 With ``all`` it trains on all 60,000 training images (no validation set) and
 reads the test set alone; ``fit`` (the default) trains on the 50,000 fit
 images. HIDDEN gives the hidden layers' sizes, such as 1024-1024 (default
-800-800). Run it with OPENBLAS_NUM_THREADS=1 under nice."""
+800-800). Every epoch also scores the first 10,000 training images as they
+are (unshifted, no dropout), for how well the run fits them ("fit10k").
+Run it with OPENBLAS_NUM_THREADS=1 under nice."""
 
 import json
 import sys
@@ -37,9 +39,9 @@ def main(
     X, y, Xv, yv, Xt, yt, _ = load_split(dataset, n_train=0, n_val=10000, seed=0)
     if data not in ("fit", "all"):
         raise SystemExit(f"the data argument must be 'all' (train on all 60,000 images) or 'fit', got {data!r}")
-    scored = {"val": (Xv, yv), "test": (Xt, yt)}
+    scored = {"val": (Xv, yv), "test": (Xt, yt), "fit10k": (X[:10000], y[:10000])}
     if data == "all":
-        X, y, scored = np.concatenate([X, Xv]), np.concatenate([y, yv]), {"test": (Xt, yt)}
+        X, y, scored = np.concatenate([X, Xv]), np.concatenate([y, yv]), {"test": (Xt, yt), "fit10k": scored["fit10k"]}
     extra = {}
     if float(max_norm):
         extra["max_norm"] = float(max_norm)
@@ -87,6 +89,7 @@ def main(
         "last": {"epoch": len(va), "val": va[-1], "test": ta[-1]},
         "val_best": {"epoch": b + 1, "val": va[b], "test": ta[b]},
         "last5_test_range": [min(ta[-5:]), max(ta[-5:])],
+        "fit10k_accuracy": h["fit10k_accuracy"].tolist(),
     }
     with open(out, "w") as f:
         json.dump(rec, f, indent=1)
