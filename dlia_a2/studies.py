@@ -14,6 +14,7 @@ from dlia_a2.config import TrainConfig
 from dlia_a2.history import History
 from dlia_a2.jobs import Run, train_runs
 from dlia_a2.summaries import spread
+from dlia_a2.training import evaluate
 
 
 def optimizer_configs(chosen: TrainConfig, epochs: int) -> dict:
@@ -156,6 +157,7 @@ def regularisation_study(
     train_curve=(),
     every_seed=(),
     apart: dict | None = None,
+    twins: dict | None = None,
     refit=(),
     workers: int = 1,
     scheduler=None,
@@ -179,7 +181,10 @@ def regularisation_study(
        the first); it is trained with each of the other ``seeds`` it lacks.
     3. ``apart`` (settings like ``settings``) are trained with every seed
        and reported on their own, never chosen: data augmentation, kept out
-       of the comparison with results published without it.
+       of the comparison with results published without it. ``twins`` maps
+       a name of ``apart`` to the setting of ``every_seed`` it varies (the
+       same network without the augmentation), for the report to set their
+       fit beside each other.
     4. The names in ``refit`` (of ``every_seed``) are trained again with
        every seed on ``X_fit`` and ``X_val`` together, the same settings
        without a validation set, for as many epochs as that seed's run on
@@ -218,13 +223,17 @@ def regularisation_study(
         ``sqrt(p (1 - p) / n_val)``, the scale on which two settings' scores
         can be told apart;
         ``seeds``: per seed (as a string), the chosen setting's
-        ``chosen_epoch``, ``test_accuracy`` and ``test_loss`` at that epoch,
+        ``chosen_epoch``, ``val_accuracy``, ``test_accuracy`` and
+        ``test_loss`` at that epoch, ``fit_accuracy`` (its weights there
+        scored on ``X_fit``, unaugmented and without dropout),
         ``last_test_accuracy`` and ``other_monitor``;
         ``test_accuracy``: :func:`spread` of the seeds' test accuracies at
         their chosen epochs; ``last_test_accuracy``: the same at the last;
         ``by_seed``: per name run on every seed (``every_seed``, the chosen
-        and ``apart``), per seed the same reading as ``seeds``, and its
-        ``test_accuracy`` spread; ``paired``: per such name but ``"none"``,
+        and ``apart``), per seed the same reading as ``seeds``, and the
+        spreads of its ``test_accuracy``, ``val_accuracy`` and
+        ``fit_accuracy``; ``twins`` as given, and ``n_fit``, the images of
+        ``X_fit``; ``paired``: per such name but ``"none"``,
         :func:`paired_difference` of its test accuracies against
         ``"none"``'s (when ``"none"`` ran on every seed);
         ``apart``: per name, what ``settings`` holds per name;
@@ -237,7 +246,7 @@ def regularisation_study(
         :func:`paired_difference` of its refits against ``"none"``'s (when
         ``"none"`` is refitted too).
     """
-    apart = dict(apart or {})
+    apart, twins = dict(apart or {}), dict(twins or {})
     if NO_REGULARISATION in settings or NO_REGULARISATION in apart:
         raise ValueError(f"{NO_REGULARISATION!r} names the run without regularisation; choose other names")
     if not seeds:
@@ -248,6 +257,12 @@ def regularisation_study(
     unknown = sorted(set(every_seed) - set(names))
     if unknown or set(settings) & set(apart):
         raise ValueError(f"every_seed must name settings ({names}), got {unknown}; apart names must be new ones")
+    unknown = sorted((set(twins) - set(apart)) | (set(twins.values()) - set(every_seed)))
+    if unknown:
+        raise ValueError(
+            f"twins must map names of apart ({list(apart)}) to settings of every_seed ({list(every_seed)}); "
+            f"got {unknown}"
+        )
     unknown = sorted(set(refit) - set(every_seed))
     if unknown:
         raise ValueError(f"refit must name settings of every_seed ({list(every_seed)}), got {unknown}")
@@ -275,11 +290,23 @@ def regularisation_study(
     def chosen_epoch(history: History, score: str = monitor) -> int:
         return int(history["epoch"][history.best(score)])
 
-    def reading(history: History) -> dict:
+    fitted = {}  # (name, seed) -> the accuracy of its kept weights on X_fit, computed once
+
+    def fit_accuracy(key: tuple) -> float:
+        if key not in fitted:
+            fitted[key] = evaluate(X_fit, y_fit, trained[key][0], configs[key[0]].activation)[1]
+        return fitted[key]
+
+    def reading(key: tuple) -> dict:
+        params, history = trained[key]
         curves, epoch = epoch_curves(history), chosen_epoch(history)
         other = chosen_epoch(history, MONITORS[monitor])
         return {
             "chosen_epoch": epoch,
+            "val_accuracy": _at(curves, epoch)["val_accuracy"],
+            # the kept weights (those of the chosen epoch) on the images they trained on, as they are
+            # (unshifted, no dropout): beside the validation accuracy, how well the run fits
+            "fit_accuracy": fit_accuracy(key),
             "test_accuracy": _at(curves, epoch)["test_accuracy"],
             "test_loss": _at(curves, epoch)["test_loss"],
             "last_test_accuracy": curves["test_accuracy"][-1],
@@ -300,8 +327,10 @@ def regularisation_study(
         }
 
     wanted = {(n, seeds[0]) for n in names} | {(n, s) for n in [*every_seed, *apart] for s in seeds}
-    histories = _train(wanted, run, data, workers, scheduler)  # with the refits, each after its run on fit
+    trained = _train(wanted, run, data, workers, scheduler)  # with the refits, each after its run on fit
+    histories = {key: history for key, (_, history) in trained.items()}
     out = {"monitor": monitor, "epochs": base.epochs, "n_val": len(y_val), "settings": {}, "curves": {}}
+    out["twins"], out["n_fit"] = twins, len(y_fit)
     for name in names:
         out["settings"][name] = record(name, histories[(name, seeds[0])])
     score = {n: s["at_chosen_epoch"] for n, s in out["settings"].items()}
@@ -311,8 +340,9 @@ def regularisation_study(
     p = score[chosen]["val_accuracy"]
     out["val_accuracy_se"] = float(np.sqrt(p * (1 - p) / len(y_val)))
     out["runner_up"] = ranked[1] if len(ranked) > 1 else None
-    histories.update(_train({(chosen, s) for s in seeds} - set(histories), run, data, workers, scheduler))
-    out["seeds"] = {str(seed): reading(histories[(chosen, seed)]) for seed in seeds}
+    trained.update(_train({(chosen, s) for s in seeds} - set(trained), run, data, workers, scheduler))
+    histories = {key: history for key, (_, history) in trained.items()}
+    out["seeds"] = {str(seed): reading((chosen, seed)) for seed in seeds}
     out["monitors"] = compare_monitors(
         [{**s, "test_accuracy": s["at_chosen_epoch"]["test_accuracy"]} for s in out["settings"].values()]
         + [out["seeds"][str(seed)] for seed in seeds[1:]]
@@ -323,10 +353,10 @@ def regularisation_study(
     full = [n for n in [*names, *apart] if all((n, s) in histories for s in seeds)]
     out["by_seed"] = {}
     for name in full:
-        per_seed = {str(s): reading(histories[(name, s)]) for s in seeds}
+        per_seed = {str(s): reading((name, s)) for s in seeds}
         out["by_seed"][name] = {
             "seeds": per_seed,
-            "test_accuracy": spread([r["test_accuracy"] for r in per_seed.values()]),
+            **{k: spread([r[k] for r in per_seed.values()]) for k in ("test_accuracy", "val_accuracy", "fit_accuracy")},
         }
     out["refit"] = {
         name: {  # each seed for the epochs its run on fit chose: Algorithm 7.2
@@ -374,11 +404,11 @@ def _refit_reading(histories: dict, fit_readings: dict) -> dict:
 
 def _train(wanted, run, data, workers, scheduler) -> dict:
     """Train the (name, seed) runs of ``wanted`` side by side, in a stable
-    order; returns (name, seed) -> history, the runs that follow them
-    (:attr:`dlia_a2.jobs.Run.then`) included."""
+    order; returns (name, seed) -> (params, history), the runs that follow
+    them (:attr:`dlia_a2.jobs.Run.then`) included."""
     keys = sorted(wanted, key=lambda k: (str(k[0]), k[1]))
     done = train_runs({f"{n}, seed {s}": run(n, s) for n, s in keys}, data, workers, scheduler) if keys else {}
-    return {(key.rsplit(", seed ", 1)[0], int(key.rsplit(", seed ", 1)[1])): h for key, (_, h) in done.items()}
+    return {(key.rsplit(", seed ", 1)[0], int(key.rsplit(", seed ", 1)[1])): result for key, result in done.items()}
 
 
 def regularisation_table(study: dict):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from dlia_a2.prose import count, g, listing, num, pct, plural, points, signed
 from dlia_a2.prose import dataset as prose_dataset
-from dlia_a2.prose import g, listing, num, pct, plural, points, signed
 
 # --- thresholds ------------------------------------------------------------------
 
@@ -527,6 +527,11 @@ def regularisation(study: Mapping, dataset: str) -> dict:
         "refit_gain": {name: paired(name, r["gain"]) for name, r in refit.items()},
         "refit_epochs": {name: listing([str(r["epochs"]) for r in s["seeds"].values()]) for name, s in refit.items()},
         "refit_paired": {name: paired(name, c) for name, c in study.get("refit_paired", {}).items()},
+        # each augmented run against the network it varies: how well each fits, and how far validation lies below
+        "augmentation": {
+            name: augmentation(name, twin, study["by_seed"][name], study["by_seed"][twin], study["n_fit"])
+            for name, twin in study.get("twins", {}).items()
+        },
     }
 
 
@@ -564,6 +569,48 @@ def against_range(value: float, low: float, high: float) -> str:
     else:
         end = f"{below_high:.2f} points below its high end" if below_high else "at its high end"
     return f"lies within that range, {end}"
+
+
+def augmentation(name: str, twin: str, augmented: Mapping, plain: Mapping, n_fit: int) -> str:
+    """Why an augmentation helps or hurts, from the means over seeds of
+    :func:`dlia_a2.studies.regularisation_study`'s ``by_seed`` readings of
+    the augmented run (``name``) and of the network it varies (``twin``):
+    both scored at their chosen epochs on the ``n_fit`` images they trained
+    on, without the augmentation, and on the validation images. The validation accuracy
+    is the training accuracy less the gap between the two; the sentence
+    says how the augmentation moves each, to 0.01 points as printed, and
+    "but" where the two moves pull the validation accuracy opposite ways."""
+    fit, fit_plain = augmented["fit_accuracy"]["mean"], plain["fit_accuracy"]["mean"]
+    val, val_plain = augmented["val_accuracy"]["mean"], plain["val_accuracy"]["mean"]
+    # every difference is one of the percentages as they print, so that the reader's subtraction agrees
+    fit_shown, fit_plain_shown, val_shown, val_plain_shown = (
+        round(100 * x, 2) for x in (fit, fit_plain, val, val_plain)
+    )
+    gap, gap_plain = round(fit_shown - val_shown, 2), round(fit_plain_shown - val_plain_shown, 2)
+    moved = round(fit_shown - fit_plain_shown, 2)
+
+    def shown(x: float) -> str:
+        return f"{x:.2f}".replace("-", "\u2212")
+
+    between = "the gap between training and validation accuracy"
+    if gap == gap_plain:
+        on_gap = f"leaves {between} at {shown(gap)} points"
+    else:
+        on_gap = (
+            f"{'narrows' if gap < gap_plain else 'widens'} {between} from {shown(gap_plain)} to {shown(gap)} points"
+        )
+    if moved == 0:
+        on_fit = "leaves the training accuracy as it was"
+    else:
+        on_fit = f"{'raises' if moved > 0 else 'lowers'} the training accuracy by {abs(moved):.2f} points"
+    # a narrower gap lifts the validation accuracy, a lower training accuracy drops it
+    opposed = (gap < gap_plain and moved < 0) or (gap > gap_plain and moved > 0)
+    n = len(augmented["seeds"])
+    return (
+        f"On the {count(n_fit)} images it trained on, without the augmentation, the {name} scores {pct(fit)} "
+        f"(the {twin} {pct(fit_plain)}), on the validation images {pct(val)} ({pct(val_plain)}): the augmentation "
+        f"{on_gap} {'but' if opposed else 'and'} {on_fit} (means of {plural(n, 'seed')})"
+    )
 
 
 def paired(name: str, comparison: Mapping) -> str:

@@ -148,6 +148,46 @@ def test_every_seed_and_apart_settings_are_paired_with_none(tmp_path):
         studies.regularisation_study(base, {}, X, y, Xv, yv, Xt, yt, tmp_path, every_seed=("dropout",))
 
 
+def test_each_run_on_every_seed_is_scored_on_its_training_images_with_the_weights_it_kept(tmp_path):
+    """``fit_accuracy`` scores the weights of the chosen epoch (not the
+    last) on the training images as they are, so a variant trained on
+    perturbed images can be set beside the network it varies (``twins``)."""
+    from dlia_a2.checkpoint import load, train_resumable
+    from dlia_a2.training import evaluate
+
+    base, X, y, Xv, yv, Xt, yt = overfitting_blobs()
+    noisy = {"input_dropout": 0.5}  # perturbed input, as the shifts of the report are
+    study = studies.regularisation_study(
+        base, {"weight decay": {"weight_decay": 0.02}}, X, y, Xv, yv, Xt, yt, tmp_path, seeds=(0, 1),
+        every_seed=("none",), apart={"noisy": noisy}, twins={"noisy": "none"}, workers=1,
+    )  # fmt: skip
+    assert study["twins"] == {"noisy": "none"} and study["n_fit"] == len(y)
+    for name, config in (("none", base), ("noisy", base.replace(**noisy))):
+        for seed in (0, 1):
+            reading = study["by_seed"][name]["seeds"][str(seed)]
+            kept, history = train_resumable(  # read back whole from the study's checkpoint: nothing trains
+                X, y, config.replace(keep_best="val_accuracy"), seed, tmp_path / f"{name}-seed{seed}.npz",
+                eval_sets={"val": (Xv, yv), "test": (Xt, yt)}, log=lambda m: None,
+            )  # fmt: skip
+            assert len(history["epoch"]) == base.epochs
+            assert reading["fit_accuracy"] == evaluate(X, y, kept, "relu")[1]
+            assert reading["val_accuracy"] == history["val_accuracy"][reading["chosen_epoch"] - 1]
+        fits = [study["by_seed"][name]["seeds"][s]["fit_accuracy"] for s in ("0", "1")]
+        assert study["by_seed"][name]["fit_accuracy"]["mean"] == pytest.approx(np.mean(fits))
+    # the kept weights, not the last: the noisy run, chosen before its end, fits its samples less well
+    # than its last weights do
+    noisy = study["by_seed"]["noisy"]["seeds"]["0"]
+    last = load(tmp_path / "noisy-seed0.npz")[0].params
+    assert noisy["chosen_epoch"] < base.epochs and noisy["fit_accuracy"] < evaluate(X, y, last, "relu")[1]
+    none = study["by_seed"]["none"]["seeds"]["0"]  # on 60 samples it overfits: they fit better than validation
+    assert none["fit_accuracy"] > none["val_accuracy"]
+    with pytest.raises(ValueError, match="twins must map names of apart"):
+        studies.regularisation_study(
+            base, {}, X, y, Xv, yv, Xt, yt, tmp_path, every_seed=("none",), apart={"noisy": noisy},
+            twins={"noisy": "weight decay"},
+        )  # fmt: skip
+
+
 def test_paired_difference_needs_the_same_seeds():
     out = studies.paired_difference({"0": 0.99, "1": 0.98}, {"0": 0.98, "1": 0.98})
     assert out["diff_points"]["mean"] == pytest.approx(0.5) and out["leads"] == 1 and out["ties"] == 1
