@@ -41,6 +41,19 @@ def forced_note() -> str:
     return f" (kernels weaker than this CPU's own, {native})"
 
 
+def sgd_step(path: str) -> str:
+    """The SGD step's path (:data:`dlia_a2.blas.PATH`) without what the BLAS
+    clause before it already says: ``"fused: openblas 0.3.31
+    libscipy_openblas64_.so scipy_cblas_sgemm64_"`` becomes ``"fused,
+    scipy_cblas_sgemm64_ in libscipy_openblas64_.so"``; the plain NumPy
+    path, with its reason, is given whole."""
+    head, _, rest = path.partition(": ")
+    words = rest.split()
+    if head != "fused" or len(words) < 2:
+        return path
+    return f"fused, {words[-1]} in {words[-2]}"
+
+
 def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> str:
     """The reproducibility appendix, as Markdown."""
     import nbformat
@@ -79,7 +92,7 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
             f"- **Built:** {env['built']} from git commit `{env['git_commit']}`{took}",
             f"- **Parameters:** {files}, all in `metrics.json`; seeds {', '.join(seeds)}",
             f"- **Machine:** Python {env['python']} on {system}; {env['cpu']}, {env['cores']} cores",
-            f"- **BLAS:** {blas}; environment variables: {blas_env}; **SGD step:** {env['blas_path']}{plain}",
+            f"- **BLAS:** {blas}; environment variables: {blas_env}; **SGD step:** {sgd_step(env['blas_path'])}{plain}",
             f"- **Packages:** {pk}",
         ]
     )

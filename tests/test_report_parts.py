@@ -197,6 +197,15 @@ def test_appendix_names_a_folder_of_parameter_files_once_and_the_notebooks_wall_
     assert "; notebooks 1 and 2 ran for 4 s and 22 s" in text.splitlines()[2]
 
 
+def test_appendix_names_the_fused_steps_symbol_and_library_once():
+    import report_appendix
+
+    fused = "fused: openblas 0.3.31.188.0 libscipy_openblas64_-32a4b2a6.so scipy_cblas_sgemm64_"
+    assert report_appendix.sgd_step(fused) == "fused, scipy_cblas_sgemm64_ in libscipy_openblas64_-32a4b2a6.so"
+    plain = "plain NumPy: libopenblas.so exports none of cblas_sgemm"
+    assert report_appendix.sgd_step(plain) == plain
+
+
 def test_appendix_says_in_a_clause_when_a_weaker_blas_kernel_was_forced(tmp_path, monkeypatch):
     """A forced kernel is one clause of the BLAS line, not a paragraph of
     advice: the four lines it took opened an eleventh page in a build under
