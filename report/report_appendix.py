@@ -5,6 +5,8 @@ parameters are recorded."""
 from __future__ import annotations
 
 import os
+import platform
+import re
 from pathlib import Path
 
 from dlia_a2.environment import environment, forced_kernel, native_kernel
@@ -41,6 +43,14 @@ def forced_note() -> str:
     return f" (kernels weaker than this CPU's own, {native})"
 
 
+def commit_shown(commit: str) -> str:
+    """The build's commit as Markdown, its hash cut to 12 digits (the full
+    one is in ``environment.json``) and any note after it kept:
+    ``"`93a9979351d5` (with uncommitted changes)"``."""
+    digest, _, note = commit.partition(" ")
+    return f"`{digest[:12]}`" + (f" {note}" if note else "")
+
+
 def sgd_step(path: str) -> str:
     """The SGD step's path (:data:`dlia_a2.blas.PATH`) without what the BLAS
     clause before it already says: ``"fused: openblas 0.3.31
@@ -73,7 +83,8 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
     blas_env = (
         ", ".join(f"{k}={v}{forced if k == 'OPENBLAS_CORETYPE' else ''}" for k, v in env["blas_env"].items()) or "none"
     )
-    pk = ", ".join(f"{k} {v}" for k, v in env["packages"].items() if k in BUILDING)
+    pk = [f"{k} {v}" for k, v in env["packages"].items() if k in BUILDING]
+    cpu = re.sub(r"\((R|TM)\)", "", env["cpu"])  # "Intel(R) Xeon(R)": the marks say nothing of the machine
     seeds = set()
     for m in metrics.values():
         p = m.get("parameters", {})
@@ -82,17 +93,16 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
     off = [name for name, m in metrics.items() if m.get("parameters", {}).get("fused_sgd") is False]
     plain = f"; turned off (`fused_sgd: false`, the textbook step) in {', '.join(off)}" if off else ""
     files = parameter_files(params_files)
-    system = env["platform"].split("-with-")[0]  # the C library's version is in the packages' wheels
+    # the operating system and the processor's architecture; the kernel's build is in environment.json
+    system = f"{platform.system()} {platform.machine()}"
     took = f"; notebooks {listing([n.split('_')[0] for n in wall])} ran for {listing(wall.values())}" if wall else ""
     return "\n".join(
         [
-            "Every number and figure in this report was computed by the notebooks "
-            "in `notebooks/` while this report was built; none was typed by hand.",
+            "The notebooks in `notebooks/` computed every number and figure, none typed by hand.",
             "",
-            f"- **Built:** {env['built']} from git commit `{env['git_commit']}`{took}",
-            f"- **Parameters:** {files}, all in `metrics.json`; seeds {', '.join(seeds)}",
-            f"- **Machine:** Python {env['python']} on {system}; {env['cpu']}, {env['cores']} cores",
+            f"- **Built:** {env['built']} from commit {commit_shown(env['git_commit'])} with {files} (every value "
+            f"in `metrics.json`) and seeds {', '.join(seeds)}{took}",
+            f"- **Machine:** Python {env['python']} with {listing(pk)} on {system}; {cpu}, {env['cores']} cores",
             f"- **BLAS:** {blas}; environment variables: {blas_env}; **SGD step:** {sgd_step(env['blas_path'])}{plain}",
-            f"- **Packages:** {pk}",
         ]
     )

@@ -197,6 +197,15 @@ def test_appendix_names_a_folder_of_parameter_files_once_and_the_notebooks_wall_
     assert "; notebooks 1 and 2 ran for 4 s and 22 s" in text.splitlines()[2]
 
 
+def test_appendix_cuts_the_commit_to_twelve_digits_and_keeps_its_note():
+    import report_appendix
+
+    digest = "93a9979351d5e8cbb8d7778a5e86b72d1352a00a"
+    assert report_appendix.commit_shown(digest) == "`93a9979351d5`"
+    shown = report_appendix.commit_shown(digest + " (with uncommitted changes)")
+    assert shown == "`93a9979351d5` (with uncommitted changes)"
+
+
 def test_appendix_names_the_fused_steps_symbol_and_library_once():
     import report_appendix
 
