@@ -100,8 +100,8 @@ def appendix(executed: list[Path], metrics: dict, params_files: list[Path]) -> s
         [
             "The notebooks in `notebooks/` computed every number and figure, none typed by hand.",
             "",
-            f"- **Built:** {env['built']} from commit {commit_shown(env['git_commit'])} with {files} (every value "
-            f"in `metrics.json`) and seeds {', '.join(seeds)}{took}",
+            f"- **Built:** {env['built']} from commit {commit_shown(env['git_commit'])}{took}, with {files} (every "
+            f"value in `metrics.json`) and seeds {', '.join(seeds)}",
             f"- **Machine:** Python {env['python']} with {listing(pk)} on {system}; {cpu}, {env['cores']} cores",
             f"- **BLAS:** {blas}; environment variables: {blas_env}; **SGD step:** {sgd_step(env['blas_path'])}{plain}",
         ]
