@@ -182,9 +182,9 @@ def regularisation_study(
     3. ``apart`` (settings like ``settings``) are trained with every seed
        and reported on their own, never chosen: data augmentation, kept out
        of the comparison with results published without it. ``twins`` maps
-       a name of ``apart`` to the setting of ``every_seed`` it varies (the
-       same network without the augmentation), for the report to set their
-       fit beside each other.
+       a name of ``apart`` to the setting of ``every_seed`` it is set beside
+       (:func:`dlia_a2.verdicts.augmentation` compares how well each fits and
+       names any setting they differ in besides the augmentation).
     4. The names in ``refit`` (of ``every_seed``) are trained again with
        every seed on ``X_fit`` and ``X_val`` together, the same settings
        without a validation set, for as many epochs as that seed's run on
@@ -328,11 +328,10 @@ def regularisation_study(
 
     wanted = {(n, seeds[0]) for n in names} | {(n, s) for n in [*every_seed, *apart] for s in seeds}
     trained = _train(wanted, run, data, workers, scheduler)  # with the refits, each after its run on fit
-    histories = {key: history for key, (_, history) in trained.items()}
     out = {"monitor": monitor, "epochs": base.epochs, "n_val": len(y_val), "settings": {}, "curves": {}}
     out["twins"], out["n_fit"] = twins, len(y_fit)
     for name in names:
-        out["settings"][name] = record(name, histories[(name, seeds[0])])
+        out["settings"][name] = record(name, trained[(name, seeds[0])][1])
     score = {n: s["at_chosen_epoch"] for n, s in out["settings"].items()}
     ranked = sorted(names, key=lambda n: (-score[n]["val_accuracy"], score[n]["val_loss"], names.index(n)))
     chosen = ranked[0]
@@ -341,7 +340,6 @@ def regularisation_study(
     out["val_accuracy_se"] = float(np.sqrt(p * (1 - p) / len(y_val)))
     out["runner_up"] = ranked[1] if len(ranked) > 1 else None
     trained.update(_train({(chosen, s) for s in seeds} - set(trained), run, data, workers, scheduler))
-    histories = {key: history for key, (_, history) in trained.items()}
     out["seeds"] = {str(seed): reading((chosen, seed)) for seed in seeds}
     out["monitors"] = compare_monitors(
         [{**s, "test_accuracy": s["at_chosen_epoch"]["test_accuracy"]} for s in out["settings"].values()]
@@ -349,8 +347,8 @@ def regularisation_study(
     )
     out["test_accuracy"] = spread([s["test_accuracy"] for s in out["seeds"].values()])
     out["last_test_accuracy"] = spread([s["last_test_accuracy"] for s in out["seeds"].values()])
-    out["apart"] = {name: record(name, histories[(name, seeds[0])]) for name in apart}
-    full = [n for n in [*names, *apart] if all((n, s) in histories for s in seeds)]
+    out["apart"] = {name: record(name, trained[(name, seeds[0])][1]) for name in apart}
+    full = [n for n in [*names, *apart] if all((n, s) in trained for s in seeds)]
     out["by_seed"] = {}
     for name in full:
         per_seed = {str(s): reading((name, s)) for s in seeds}
@@ -361,7 +359,7 @@ def regularisation_study(
     out["refit"] = {
         name: {  # each seed for the epochs its run on fit chose: Algorithm 7.2
             "n_images": len(data["all"][1]),
-            **_refit_reading({s: histories[(name + REFIT, s)] for s in seeds}, out["by_seed"][name]["seeds"]),
+            **_refit_reading({s: trained[(name + REFIT, s)][1] for s in seeds}, out["by_seed"][name]["seeds"]),
         }
         for name in refit
     }

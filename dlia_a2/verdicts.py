@@ -527,12 +527,19 @@ def regularisation(study: Mapping, dataset: str) -> dict:
         "refit_gain": {name: paired(name, r["gain"]) for name, r in refit.items()},
         "refit_epochs": {name: listing([str(r["epochs"]) for r in s["seeds"].values()]) for name, s in refit.items()},
         "refit_paired": {name: paired(name, c) for name, c in study.get("refit_paired", {}).items()},
-        # each augmented run against the network it varies: how well each fits, and how far validation lies below
+        # each augmented run beside the run it is compared with: how well each fits, and its gap to validation
         "augmentation": {
-            name: augmentation(name, twin, study["by_seed"][name], study["by_seed"][twin], study["n_fit"])
+            name: augmentation(name, twin, *(_with_config(study, n) for n in (name, twin)), study["n_fit"])
             for name, twin in study.get("twins", {}).items()
         },
     }
+
+
+def _with_config(study: Mapping, name: str) -> dict:
+    """A setting's ``by_seed`` readings with its ``config`` (from
+    ``settings``, or ``apart`` for one run apart)."""
+    config = {**study.get("settings", {}), **study.get("apart", {})}[name]["config"]
+    return {**study["by_seed"][name], "config": config}
 
 
 def close_behind(settings: Mapping, chosen: str, runner_up: str, standard_error: float) -> str:
@@ -571,45 +578,49 @@ def against_range(value: float, low: float, high: float) -> str:
     return f"lies within that range, {end}"
 
 
+# the settings that augment the training data; any other setting two compared runs differ in is named
+AUGMENTING = ("shift_pixels",)
+# TrainConfig's fields as the prose names them (a field not listed: its name, spaced)
+SETTING_WORDS = {"input_dropout": "input dropout", "learning_rate": "learning rate", "lr_schedule": "schedule",
+                 "batch_size": "batch size", "layer_sizes": "layer sizes", "optimizer": "optimiser",
+                 "weight_decay": "weight decay", "max_norm": "max-norm", "eval_every": "evaluation points"}  # fmt: skip
+
+
 def augmentation(name: str, twin: str, augmented: Mapping, plain: Mapping, n_fit: int) -> str:
-    """Why an augmentation helps or hurts, from the means over seeds of
-    :func:`dlia_a2.studies.regularisation_study`'s ``by_seed`` readings of
-    the augmented run (``name``) and of the network it varies (``twin``):
-    both scored at their chosen epochs on the ``n_fit`` images they trained
-    on, without the augmentation, and on the validation images. The validation accuracy
-    is the training accuracy less the gap between the two; the sentence
-    says how the augmentation moves each, to 0.01 points as printed, and
-    "but" where the two moves pull the validation accuracy opposite ways."""
-    fit, fit_plain = augmented["fit_accuracy"]["mean"], plain["fit_accuracy"]["mean"]
-    val, val_plain = augmented["val_accuracy"]["mean"], plain["val_accuracy"]["mean"]
-    # every difference is one of the percentages as they print, so that the reader's subtraction agrees
-    fit_shown, fit_plain_shown, val_shown, val_plain_shown = (
-        round(100 * x, 2) for x in (fit, fit_plain, val, val_plain)
+    """How an augmented run and the run it is set beside compare, from the
+    means over seeds of :func:`dlia_a2.studies.regularisation_study`'s
+    ``by_seed`` readings (``augmented`` of ``name``, ``plain`` of ``twin``,
+    each with its ``config``): their accuracy at their chosen epochs on the
+    ``n_fit`` images they trained on, without the augmentation, and on the
+    validation images; how much lower or higher the augmented run's training
+    accuracy is; and the gap from training to validation accuracy of each.
+
+    It describes and does not explain: when the two runs differ in more than
+    the augmentation (:data:`AUGMENTING`), those settings are named, since
+    any of them moves both numbers too. Differences are of the percentages
+    as printed, so that the reader's subtraction agrees."""
+    if set(augmented["seeds"]) != set(plain["seeds"]):
+        raise ValueError(f"{name} and {twin} ran on other seeds; compare runs on the same seeds")
+    fit, val, fit_plain, val_plain = (
+        round(100 * r[k]["mean"], 2) for r in (augmented, plain) for k in ("fit_accuracy", "val_accuracy")
     )
-    gap, gap_plain = round(fit_shown - val_shown, 2), round(fit_plain_shown - val_plain_shown, 2)
-    moved = round(fit_shown - fit_plain_shown, 2)
+    moved = round(fit - fit_plain, 2)
+    lower = f"{abs(moved):.2f} points {'higher' if moved > 0 else 'lower'}" if moved else "the same"
 
-    def shown(x: float) -> str:
-        return f"{x:.2f}".replace("-", "\u2212")
+    def gap(a: float, b: float) -> str:
+        return f"{round(a - b, 2):.2f}".replace("-", "\u2212")
 
-    between = "the gap between training and validation accuracy"
-    if gap == gap_plain:
-        on_gap = f"leaves {between} at {shown(gap)} points"
-    else:
-        on_gap = (
-            f"{'narrows' if gap < gap_plain else 'widens'} {between} from {shown(gap_plain)} to {shown(gap)} points"
-        )
-    if moved == 0:
-        on_fit = "leaves the training accuracy as it was"
-    else:
-        on_fit = f"{'raises' if moved > 0 else 'lowers'} the training accuracy by {abs(moved):.2f} points"
-    # a narrower gap lifts the validation accuracy, a lower training accuracy drops it
-    opposed = (gap < gap_plain and moved < 0) or (gap > gap_plain and moved > 0)
-    n = len(augmented["seeds"])
+    others = [
+        SETTING_WORDS.get(k, k.replace("_", " "))
+        for k in augmented["config"]
+        if k not in AUGMENTING and augmented["config"][k] != plain["config"].get(k)
+    ]
+    also = f"; the two runs also differ in {listing(others)}" if others else ""
     return (
-        f"On the {count(n_fit)} images it trained on, without the augmentation, the {name} scores {pct(fit)} "
-        f"(the {twin} {pct(fit_plain)}), on the validation images {pct(val)} ({pct(val_plain)}): the augmentation "
-        f"{on_gap} {'but' if opposed else 'and'} {on_fit} (means of {plural(n, 'seed')})"
+        f"On the {count(n_fit)} images it trained on, without the augmentation, the {name} scores {fit:.2f}% "
+        f"({twin}: {fit_plain:.2f}%) and on the validation images {val:.2f}% ({val_plain:.2f}%): its training "
+        f"accuracy is {lower}, and the gap from training to validation accuracy is {gap(fit, val)} points against "
+        f"{gap(fit_plain, val_plain)} (means of {plural(len(augmented['seeds']), 'seed')}{also})"
     )
 
 

@@ -176,16 +176,16 @@ def test_each_run_on_every_seed_is_scored_on_its_training_images_with_the_weight
         assert study["by_seed"][name]["fit_accuracy"]["mean"] == pytest.approx(np.mean(fits))
     # the kept weights, not the last: the noisy run, chosen before its end, fits its samples less well
     # than its last weights do
-    noisy = study["by_seed"]["noisy"]["seeds"]["0"]
+    kept = study["by_seed"]["noisy"]["seeds"]["0"]
     last = load(tmp_path / "noisy-seed0.npz")[0].params
-    assert noisy["chosen_epoch"] < base.epochs and noisy["fit_accuracy"] < evaluate(X, y, last, "relu")[1]
+    assert kept["chosen_epoch"] < base.epochs and kept["fit_accuracy"] < evaluate(X, y, last, "relu")[1]
     none = study["by_seed"]["none"]["seeds"]["0"]  # on 60 samples it overfits: they fit better than validation
     assert none["fit_accuracy"] > none["val_accuracy"]
-    with pytest.raises(ValueError, match="twins must map names of apart"):
-        studies.regularisation_study(
-            base, {}, X, y, Xv, yv, Xt, yt, tmp_path, every_seed=("none",), apart={"noisy": noisy},
-            twins={"noisy": "weight decay"},
-        )  # fmt: skip
+    for twins in ({"noisy": "weight decay"}, {"other": "none"}):  # a setting not on every seed; a name not apart
+        with pytest.raises(ValueError, match="twins must map names of apart"):
+            studies.regularisation_study(
+                base, {}, X, y, Xv, yv, Xt, yt, tmp_path, every_seed=("none",), apart={"noisy": noisy}, twins=twins,
+            )  # fmt: skip
 
 
 def test_paired_difference_needs_the_same_seeds():

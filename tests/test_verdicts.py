@@ -292,54 +292,54 @@ def test_regularisation_phrases_from_a_study():
     assert "nor" not in v.regularisation(far, "fashion-mnist")["runner_up"]
 
 
-def test_augmentation_says_how_it_moves_the_fit_and_the_gap_to_validation():
-    def run(fit, val, n=3):
-        return {"fit_accuracy": {"mean": fit}, "val_accuracy": {"mean": val}, "seeds": {str(s): {} for s in range(n)}}
+def test_augmentation_sets_fit_and_gap_beside_the_other_run_and_names_what_else_differs():
+    base = {"shift_pixels": 0, "dropout": 0.3, "epochs": 50, "learning_rate": 0.1}
+
+    def run(fit, val, n=3, **config):
+        seeds = {str(s): {} for s in range(n)}
+        return {"fit_accuracy": {"mean": fit}, "val_accuracy": {"mean": val}, "seeds": seeds, "config": config}
 
     def phrase(shifted, plain):
         return v.augmentation("net with shifts", "net", shifted, plain, 50_000)
 
-    # the Fashion-MNIST probe's pattern: the shifts close the gap but cost more fit than they close
-    out = phrase(run(0.9074, 0.8980), run(0.9449, 0.9094))
+    shifted = {**base, "shift_pixels": 2, "dropout": 0.2, "epochs": 30}
+    # the Fashion-MNIST build's pattern; it describes, and names the settings besides the shifts that differ
+    out = phrase(run(0.89538, 0.8904, **shifted), run(0.9437733, 0.9094, **base))
     assert out == (
-        "On the 50,000 images it trained on, without the augmentation, the net with shifts scores 90.74% "
-        "(the net 94.49%), on the validation images 89.80% (90.94%): the augmentation narrows the gap "
-        "between training and validation accuracy from 3.55 to 0.94 points but lowers the training accuracy by "
-        "3.75 points (means of 3 seeds)"
+        "On the 50,000 images it trained on, without the augmentation, the net with shifts scores 89.54% "
+        "(net: 94.38%) and on the validation images 89.04% (90.94%): its training accuracy is 4.84 points lower, "
+        "and the gap from training to validation accuracy is 0.50 points against 3.44 (means of 3 seeds; the two "
+        "runs also differ in dropout and epochs)"
     )
-    # moves that pull the validation accuracy the same way are joined by "and"
-    assert "widens the gap between training and validation accuracy from 1.00 to 2.00 points and lowers" in phrase(
-        run(0.97, 0.95), run(0.98, 0.97)
+    assert "narrows" not in out and "but" not in out  # no cause claimed
+    # only the augmentation differs: nothing else is named
+    assert phrase(run(0.99, 0.98, **{**base, "shift_pixels": 2}), run(0.98, 0.96, **base)).endswith(
+        "is 1.00 points higher, and the gap from training to validation accuracy is 1.00 points against 2.00 "
+        "(means of 3 seeds)"
     )
-    assert "narrows the gap between training and validation accuracy from 2.00 to 1.00 points and raises the " in (
-        phrase(run(0.99, 0.98), run(0.98, 0.96))
-    )
-    assert "widens the gap between training and validation accuracy from 1.00 to 2.00 points but raises" in phrase(
-        run(0.99, 0.97), run(0.98, 0.97)
-    )
-    # no move, as printed; a validation accuracy above the training accuracy is a negative gap, with a true minus
-    assert "leaves the gap between training and validation accuracy at 1.00 points and lowers" in phrase(
-        run(0.97, 0.96), run(0.98, 0.97)
-    )
-    assert "from 1.00 to \u22121.00 points and leaves the training accuracy as it was (means of 1 seed)" in phrase(
-        run(0.98, 0.99, n=1), run(0.98, 0.97)
-    )
+    # a validation accuracy above the training accuracy is a negative gap, with a true minus; equal fits
+    out = phrase(run(0.98, 0.99, n=1, **shifted), run(0.98, 0.97, n=1, **base))
+    assert "its training accuracy is the same, and the gap from training to validation accuracy is \u22121.00 " in out
+    assert "points against 1.00 (means of 1 seed;" in out
     # differences of the percentages as printed: 90.7449% and 89.7951% print 90.74% and 89.80%, 0.94 apart,
-    # though the unrounded gap, 0.9498 points, would print 0.95
-    out = phrase(run(0.907449, 0.897951), run(0.9449, 0.9094))
-    assert "scores 90.74% (the net 94.49%), on the validation images 89.80%" in out
-    assert "from 3.55 to 0.94 points but lowers the training accuracy by 3.75 points" in out
+    # though the unrounded gap, 0.9498 points, would print 0.95; and 90.74 - 94.4951 (94.50 printed) is 3.76
+    out = phrase(run(0.907449, 0.897951, **shifted), run(0.944951, 0.9094, **base))
+    assert "scores 90.74% (net: 94.50%) and on the validation images 89.80% (90.94%)" in out
+    assert "is 3.76 points lower, and the gap from training to validation accuracy is 0.94 points against 3.56" in out
+    with pytest.raises(ValueError, match="ran on other seeds"):
+        phrase(run(0.9, 0.9, n=2, **shifted), run(0.9, 0.9, n=3, **base))
 
 
 def test_regularisation_sets_each_augmented_run_beside_its_twin():
     def run(fit, val):
         return {"fit_accuracy": {"mean": fit}, "val_accuracy": {"mean": val}, "seeds": {"0": {}, "1": {}}}
 
-    def setting(acc):
-        return {"chosen_epoch": 3, "at_chosen_epoch": {"val_accuracy": acc}, "config": {"epochs": 10}}
+    def setting(acc, **config):
+        return {"chosen_epoch": 3, "at_chosen_epoch": {"val_accuracy": acc}, "config": {"epochs": 10, **config}}
 
     study = {
-        "settings": {"none": setting(0.97), "dropout": setting(0.972)},
+        "settings": {"none": setting(0.97), "dropout": setting(0.972, dropout=0.3)},
+        "apart": {"dropout with shifts": setting(0.975, dropout=0.3, shift_pixels=2)},
         "chosen": "dropout",
         "runner_up": "none",
         "val_accuracy_se": 0.005,
@@ -351,12 +351,13 @@ def test_regularisation_sets_each_augmented_run_beside_its_twin():
     }
     assert v.regularisation(study, "fashion-mnist")["augmentation"] == {}  # no twins named
     out = v.regularisation({**study, "twins": {"dropout with shifts": "dropout"}}, "fashion-mnist")
+    shifted = {**study["by_seed"]["dropout with shifts"], "config": study["apart"]["dropout with shifts"]["config"]}
+    plain = {**study["by_seed"]["dropout"], "config": study["settings"]["dropout"]["config"]}
     assert out["augmentation"] == {
-        "dropout with shifts": v.augmentation(
-            "dropout with shifts", "dropout", study["by_seed"]["dropout with shifts"], study["by_seed"]["dropout"], 1000
-        )
+        "dropout with shifts": v.augmentation("dropout with shifts", "dropout", shifted, plain, 1000)
     }
     assert out["augmentation"]["dropout with shifts"].startswith("On the 1,000 images it trained on, without")
+    assert out["augmentation"]["dropout with shifts"].endswith("against 2.00 (means of 2 seeds)")  # same config
 
 
 def test_optimizer_ranking_ties_and_standard_errors():
