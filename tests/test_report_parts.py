@@ -2,6 +2,7 @@
 figures, and the orientation of the filter images."""
 
 import json
+import platform
 
 import nbformat
 import numpy as np
@@ -233,5 +234,7 @@ def test_appendix_says_in_a_clause_when_a_weaker_blas_kernel_was_forced(tmp_path
     assert "OPENBLAS_CORETYPE=Haswell (kernels weaker than this CPU's own, SkylakeX)" in blas_line
     assert "OPENBLAS_NUM_THREADS=1;" in blas_line or "OPENBLAS_NUM_THREADS=1," in blas_line
     assert "Forced" not in text and "unset it" not in text
+    machine = next(line for line in text.splitlines() if line.startswith("- **Machine:**"))
+    assert f" on {platform.system()} {platform.machine()}; " in machine and "(R)" not in machine
     monkeypatch.setattr(report_appendix, "forced_kernel", lambda native: None)  # forced, but not weaker
     assert report_appendix.forced_note() == ""
