@@ -581,9 +581,10 @@ def against_range(value: float, low: float, high: float) -> str:
 # the settings that augment the training data; any other setting two compared runs differ in is named
 AUGMENTING = ("shift_pixels",)
 # TrainConfig's fields as the prose names them (a field not listed: its name, spaced)
-SETTING_WORDS = {"input_dropout": "input dropout", "learning_rate": "learning rate", "lr_schedule": "schedule",
-                 "batch_size": "batch size", "layer_sizes": "layer sizes", "optimizer": "optimiser",
-                 "weight_decay": "weight decay", "max_norm": "max-norm", "eval_every": "evaluation points"}  # fmt: skip
+SETTING_WORDS = {"dropout": "hidden-unit dropout", "input_dropout": "input dropout", "learning_rate": "learning rate",
+                 "lr_schedule": "schedule", "batch_size": "batch size", "layer_sizes": "layer sizes",
+                 "optimizer": "optimiser", "weight_decay": "weight decay", "max_norm": "max-norm",
+                 "eval_every": "evaluation points"}  # fmt: skip
 
 
 def augmentation(name: str, twin: str, augmented: Mapping, plain: Mapping, n_fit: int) -> str:
@@ -610,11 +611,11 @@ def augmentation(name: str, twin: str, augmented: Mapping, plain: Mapping, n_fit
     def gap(a: float, b: float) -> str:
         return f"{round(a - b, 2):.2f}".replace("-", "\u2212")
 
-    others = [
+    others = sorted(  # in one order whatever the configs' key order (metrics.json sorts its keys)
         SETTING_WORDS.get(k, k.replace("_", " "))
         for k in augmented["config"]
         if k not in AUGMENTING and augmented["config"][k] != plain["config"].get(k)
-    ]
+    )
     also = f"; the two runs also differ in {listing(others)}" if others else ""
     return (
         f"On the {count(n_fit)} images it trained on, without the augmentation, the {name} scores {fit:.2f}% "
